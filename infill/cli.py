@@ -1,0 +1,266 @@
+"""`diffill fill`, `diffill eval` and `diffill heldout`: the headless infill commands.
+
+Exit codes of `diffill fill`: 0 done (with --check: nothing would change), 1 --check found
+holes that would change, 2 usage or input error (unreadable, binary, huge or non-UTF-8
+file, position out of range), 3 model could not be loaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from diffill.model.checkpoint import CheckpointError
+
+from .engine import FillRequest, FillResult, InfillEngine
+from .sampler import COMMIT_RULES, SamplerConfig
+from .syntax import language_for
+
+EXIT_OK, EXIT_CHANGES, EXIT_INPUT, EXIT_MODEL = 0, 1, 2, 3
+MAX_FILE_BYTES = 2_000_000
+DEFAULT_MARKER = "<|fill|>"
+
+
+class InputError(Exception):
+    """A user-facing input problem (bad file, bad position)."""
+
+
+def add_model_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", type=Path, default=None, help="checkpoint folder (default: shipped)")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda | mps")
+    p.add_argument("--dtype", default="auto", help="auto | fp32 | bf16 | fp16")
+    p.add_argument("--rule", default="confidence", choices=COMMIT_RULES)
+    p.add_argument("--threshold", type=float, default=0.9, help="commit threshold")
+    p.add_argument("--temperature", type=float, default=0.0)
+    p.add_argument("--top-p", type=float, default=1.0)
+    p.add_argument("--remask-below", type=float, default=0.0)
+    p.add_argument("--max-steps", type=int, default=64)
+    p.add_argument("--seed", type=int, default=0)
+
+
+def sampler_from(args: argparse.Namespace) -> SamplerConfig:
+    return SamplerConfig(rule=args.rule, threshold=args.threshold, temperature=args.temperature,
+                         top_p=args.top_p, remask_below=args.remask_below,
+                         max_steps=args.max_steps, seed=args.seed)
+
+
+def load_engine(args: argparse.Namespace) -> InfillEngine:
+    from diffill.model.denoiser import MaskedLMDenoiser
+
+    return InfillEngine(MaskedLMDenoiser(args.model, args.device, args.dtype))
+
+
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    fill = sub.add_parser("fill", help="fill at a cursor, rewrite a range, or fill hole markers")
+    fill.add_argument("paths", nargs="+", help="files (or - for stdin); folders with --holes")
+    fill.add_argument("--at", help="cursor LINE:COL (1-based)")
+    fill.add_argument("--to", help="range end LINE:COL (1-based) for a rewrite")
+    fill.add_argument("--n", type=int, default=1, help="candidates")
+    fill.add_argument("--json", action="store_true", help="print edits with metadata")
+    fill.add_argument("--language", help="language id (default: from the file extension)")
+    fill.add_argument("--holes", action="store_true", help="fill every hole marker")
+    fill.add_argument("--marker", default=DEFAULT_MARKER)
+    fill.add_argument("--write", action="store_true", help="with --holes: write files back")
+    fill.add_argument("--diff", action="store_true", help="with --holes: print a unified diff")
+    fill.add_argument("--check", action="store_true", help="with --holes: exit 1 if changes")
+    add_model_options(fill)
+    fill.set_defaults(func=run_fill)
+
+    ev = sub.add_parser("eval", help="evaluate on HumanEval-Infilling-format tasks")
+    ev.add_argument("tasks", type=Path, help="tasks .jsonl or .jsonl.gz")
+    ev.add_argument("--limit", type=int)
+    ev.add_argument("--out", type=Path, help="write one line per task")
+    ev.add_argument("--exec", action="store_true", help="run tests in a sandbox for pass@1")
+    add_model_options(ev)
+    ev.set_defaults(func=run_eval)
+
+    ho = sub.add_parser("heldout", help="cut deterministic infill tasks from held-out files")
+    ho.add_argument("--corpus", type=Path, default=Path("data/corpus"))
+    ho.add_argument("--kind", default="line", choices=("line", "rest_of_line"))
+    ho.add_argument("--limit", type=int, default=400)
+    ho.add_argument("--out", type=Path, required=True)
+    ho.set_defaults(func=run_heldout)
+
+
+def read_source(path: str) -> str:
+    if path == "-":
+        data = sys.stdin.buffer.read()
+    else:
+        p = Path(path)
+        try:
+            if p.stat().st_size > MAX_FILE_BYTES:
+                raise InputError(f"{path}: larger than {MAX_FILE_BYTES} bytes; refusing")
+            data = p.read_bytes()
+        except OSError as exc:
+            raise InputError(f"{path}: cannot read ({exc.strerror})") from exc
+    if len(data) > MAX_FILE_BYTES:
+        raise InputError(f"{path}: larger than {MAX_FILE_BYTES} bytes; refusing")
+    if b"\x00" in data[:8192]:
+        raise InputError(f"{path}: looks binary; refusing")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not valid UTF-8 (byte {exc.start})") from exc
+
+
+def offset_of(text: str, spec: str) -> int:
+    """Character offset of a 1-based LINE:COL (COL counts characters)."""
+    try:
+        line_s, col_s = spec.split(":")
+        line, col = int(line_s), int(col_s)
+    except ValueError as exc:
+        raise InputError(f"position {spec!r} is not LINE:COL") from exc
+    lines = text.split("\n")
+    if not 1 <= line <= len(lines):
+        raise InputError(f"line {line} out of range (1..{len(lines)})")
+    if not 1 <= col <= len(lines[line - 1]) + 1:
+        raise InputError(f"column {col} out of range on line {line} (1..{len(lines[line - 1]) + 1})")
+    return sum(len(ln) + 1 for ln in lines[: line - 1]) + col - 1
+
+
+def result_json(path: str, text: str, result: FillResult) -> dict[str, object]:
+    def pos(offset: int) -> dict[str, int]:
+        before = text[:offset]
+        return {"line": before.count("\n") + 1, "col": offset - (before.rfind("\n") + 1) + 1}
+
+    return {
+        "path": path,
+        "range": {"start": pos(result.start), "end": pos(result.end)},
+        "kind": result.kind.value,
+        "edits": [asdict(c) for c in result.candidates],
+        "steps": result.steps,
+        "tokens_per_forward": round(result.tokens_per_forward, 2),
+        "ms": round(result.ms, 1),
+    }
+
+
+def run_fill(args: argparse.Namespace) -> int:
+    try:
+        if args.holes:
+            return fill_holes(args)
+        if len(args.paths) != 1 or not args.at:
+            raise InputError("give one PATH and --at LINE:COL (or --holes)")
+        path = args.paths[0]
+        text = read_source(path)
+        start = offset_of(text, args.at)
+        end = offset_of(text, args.to) if args.to else None
+        if end is not None and end < start:
+            raise InputError("--to is before --at")
+        engine = load_engine(args)
+    except InputError as exc:
+        print(f"diffill: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except CheckpointError as exc:
+        print(f"diffill: {exc}", file=sys.stderr)
+        return EXIT_MODEL
+    language = language_for(None if path == "-" else path, args.language)
+    req = FillRequest(text=text, start=start, end=end, language=language, n=args.n,
+                      sampler=sampler_from(args))
+    result = engine.fill(req)
+    if args.json:
+        print(json.dumps(result_json(path, text, result), indent=2))
+    else:
+        best = result.best or ""
+        sys.stdout.write(text[: result.start] + best + text[result.end :])
+    return EXIT_OK
+
+
+def hole_files(paths: list[str], marker: str) -> list[Path]:
+    files: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            files.extend(sorted(f for f in p.rglob("*") if f.is_file() and ".git" not in f.parts))
+        else:
+            files.append(p)
+    return files
+
+
+def fill_markers(engine: InfillEngine, text: str, marker: str, language: str | None,
+                 sampler: SamplerConfig) -> str:
+    """Fill every marker, first to last; earlier fills become context for later ones."""
+    while (at := text.find(marker)) >= 0:
+        text = text[:at] + text[at + len(marker) :]
+        req = FillRequest(text=text, start=at, language=language, sampler=sampler)
+        text = text[:at] + (engine.fill(req).best or "") + text[at:]
+    return text
+
+
+def fill_holes(args: argparse.Namespace) -> int:
+    files = hole_files(args.paths, args.marker)
+    engine: InfillEngine | None = None
+    changed = errors = 0
+    for i, path in enumerate(files):
+        try:
+            text = read_source(str(path))
+        except InputError as exc:
+            if len(files) == 1 or path.suffix in (".py", ".js", ".ts", ".go", ".rs"):
+                print(f"diffill: {exc}", file=sys.stderr)
+                errors += 1
+            continue
+        if args.marker not in text:
+            continue
+        if engine is None:
+            try:
+                engine = load_engine(args)
+            except CheckpointError as exc:
+                print(f"diffill: {exc}", file=sys.stderr)
+                return EXIT_MODEL
+        if len(files) > 1:
+            print(f"[{i + 1}/{len(files)}] {path}", file=sys.stderr)
+        new = fill_markers(engine, text, args.marker, language_for(str(path), args.language),
+                           sampler_from(args))
+        changed += 1
+        if args.diff or args.check:
+            sys.stdout.writelines(difflib.unified_diff(
+                text.splitlines(True), new.splitlines(True), f"a/{path}", f"b/{path}"))
+        if args.write:
+            path.write_text(new, encoding="utf-8")
+        elif not (args.diff or args.check):
+            sys.stdout.write(new)
+    if errors:
+        return EXIT_INPUT
+    if args.check and changed:
+        return EXIT_CHANGES
+    return EXIT_OK
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from .evaluate import evaluate_tasks, load_tasks
+
+    try:
+        tasks = load_tasks(args.tasks, args.limit)
+        engine = load_engine(args)
+    except (OSError, ValueError) as exc:
+        print(f"diffill: cannot read tasks: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except CheckpointError as exc:
+        print(f"diffill: {exc}", file=sys.stderr)
+        return EXIT_MODEL
+
+    def progress(done: int, total: int) -> None:
+        if done % 50 == 0 or done == total:
+            print(f"{done}/{total}", file=sys.stderr)
+
+    summary, outcomes = evaluate_tasks(engine, tasks, sampler_from(args), args.exec,
+                                       progress=progress)
+    if args.out:
+        with args.out.open("w") as fh:
+            for o in outcomes:
+                fh.write(json.dumps({"task_id": o.task_id, "completion": o.completion,
+                                     "exact": o.exact, "passed": o.passed,
+                                     "steps": o.steps, "ms": round(o.ms, 1)}) + "\n")
+    print(json.dumps(summary))
+    return EXIT_OK
+
+
+def run_heldout(args: argparse.Namespace) -> int:
+    from .heldout import make_tasks, write_tasks
+
+    tasks = make_tasks(args.corpus / "heldout.jsonl", args.kind, args.limit)
+    write_tasks(tasks, args.out)
+    print(json.dumps({"tasks": len(tasks), "out": str(args.out)}))
+    return EXIT_OK

@@ -1,0 +1,217 @@
+"""The infill engine: one entry point from (text, hole) to ranked edits.
+
+The CLI, the evaluation harness and the language server all call `InfillEngine.fill`, so
+what CI measures is what editors get. Steps: plan the hole from syntax, build the canvas
+(token healing, context budgets), denoise (n candidates in one batch; long holes block by
+block), post-process, validate with tree-sitter and rank by (syntax ok, log-probability).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
+
+from diffill.model.denoiser import Denoiser
+
+from . import postprocess
+from .canvas import CanvasPlan, HealingIndex, batch_canvases, build_canvas
+from .sampler import Cancelled, SamplerConfig, StopSignal, denoise
+from .syntax import HoleKind, HolePlan, introduces_errors, plan_hole
+
+
+@dataclass(frozen=True)
+class FillRequest:
+    text: str  # the whole buffer
+    start: int  # character offset of the cursor (or range start)
+    end: int | None = None  # range end for a rewrite; None for a cursor
+    language: str | None = None  # tree-sitter language id; None: plain text
+    n: int = 1  # candidates to return
+    kind: HoleKind | None = None  # force a hole kind (None: from syntax)
+    slots: int | None = None  # force the hole budget in tokens (None: from the kind)
+    max_blocks: int = 4  # canvases a long hole may take, block by block
+    sampler: SamplerConfig = field(default_factory=SamplerConfig)
+
+
+@dataclass
+class Candidate:
+    text: str  # replacement for text[start:end]
+    logprob: float
+    syntax_ok: bool
+
+
+@dataclass
+class FillResult:
+    start: int
+    end: int
+    kind: HoleKind
+    candidates: list[Candidate]  # best first; empty when nothing worth showing
+    steps: int = 0  # forward passes
+    tokens_per_forward: float = 0.0
+    ms: float = 0.0
+    cached: bool = False
+
+    @property
+    def best(self) -> str | None:
+        return self.candidates[0].text if self.candidates else None
+
+
+class InfillEngine:
+    """Owns a denoiser and fills holes; not thread-safe (one worker owns it)."""
+
+    def __init__(self, denoiser: Denoiser, cache_size: int = 256) -> None:
+        self.denoiser = denoiser
+        self.healing = HealingIndex(denoiser.tokenizer)
+        self.cache: OrderedDict[str, FillResult] = OrderedDict()
+        self.cache_size = cache_size
+
+    def plan(self, req: FillRequest) -> HolePlan:
+        if req.kind is not None:
+            return HolePlan(req.kind, multiline=req.kind in (HoleKind.BLOCK, HoleKind.RANGE))
+        if req.end is not None and req.end > req.start:
+            return HolePlan(HoleKind.RANGE, multiline=True)
+        return plan_hole(req.text, req.start, req.language)
+
+    def budget(self, req: FillRequest, plan: HolePlan) -> int:
+        if req.slots is not None:
+            return req.slots
+        if plan.kind == HoleKind.RANGE:
+            end = req.end if req.end is not None else req.start
+            n_old = len(self.denoiser.tokenizer.encode(req.text[req.start : end]).ids)
+            return min(self.denoiser.block_budget, max(8, int(n_old * 1.5) + 4))
+        if plan.multiline:
+            return self.denoiser.block_budget
+        return self.denoiser.line_budget
+
+    def fill(self, req: FillRequest, stop: StopSignal | None = None) -> FillResult:
+        """Fill the hole; raises Cancelled if stop fires before a result is complete."""
+        t0 = time.perf_counter()
+        end = req.start if req.end is None else req.end
+        if not 0 <= req.start <= end <= len(req.text):
+            raise ValueError(f"hole {req.start}..{end} is outside the text (length {len(req.text)})")
+        plan = self.plan(req)
+        slots = self.budget(req, plan)
+        key = self.cache_key(req, plan, slots, end)
+        if key in self.cache:
+            self.cache.move_to_end(key)
+            return replace(self.cache[key], cached=True, ms=(time.perf_counter() - t0) * 1000)
+
+        texts, logprobs, steps, committed = self.denoise_blocks(req, plan, slots, end, stop)
+        after = req.text[end:]
+        line_start = req.text.rfind("\n", 0, req.start) + 1
+        at_line_start = not req.text[line_start : req.start].strip()
+        candidates: list[Candidate] = []
+        seen: set[str] = set()
+        for raw, lp in zip(texts, logprobs, strict=True):
+            fill = self.clean(raw, plan, after, at_line_start, req.text, req.start)
+            if fill is None or fill in seen:
+                continue
+            seen.add(fill)
+            filled = req.text[: req.start] + fill + after
+            ok = not introduces_errors(req.text, filled, req.language)
+            candidates.append(Candidate(fill, lp, ok))
+        candidates.sort(key=lambda c: (c.syntax_ok, c.logprob), reverse=True)
+        n_rows = max(len(texts), 1)
+        result = FillResult(
+            start=req.start,
+            end=end,
+            kind=plan.kind,
+            candidates=candidates[: req.n],
+            steps=steps,
+            tokens_per_forward=committed / max(steps * n_rows, 1),
+            ms=(time.perf_counter() - t0) * 1000,
+        )
+        self.cache[key] = result
+        if len(self.cache) > self.cache_size:
+            self.cache.popitem(last=False)
+        return result
+
+    def cache_key(self, req: FillRequest, plan: HolePlan, slots: int, end: int) -> str:
+        # The canvas only sees a window of the text, but hashing the window would mean
+        # tokenizing first; the text around the hole is a cheap, safe proxy.
+        window = 4096
+        h = hashlib.sha256()
+        for part in (
+            req.text[max(0, req.start - window) : req.start],
+            "\x00",
+            req.text[req.start : end],
+            "\x00",
+            req.text[end : end + window],
+            f"\x00{plan.kind}{slots}{req.n}{req.sampler}{req.max_blocks}",
+        ):
+            h.update(part.encode("utf-8", "surrogatepass"))
+        return h.hexdigest()
+
+    def denoise_blocks(
+        self, req: FillRequest, plan: HolePlan, slots: int, end: int, stop: StopSignal | None
+    ) -> tuple[list[str], list[float], int, int]:
+        """Raw fill texts of every candidate; long holes continue canvas by canvas."""
+        d = self.denoiser
+        n = max(1, req.n)
+        sampler = req.sampler
+        if n > 1 and sampler.temperature == 0:
+            sampler = replace(sampler, temperature=0.7, top_p=0.95)
+        texts = [""] * n
+        logprobs = [0.0] * n
+        done = [False] * n
+        steps = committed = 0
+        text = req.text[: req.start] + req.text[end:]
+        for block in range(req.max_blocks if plan.multiline else 1):
+            rows = [i for i in range(n) if not done[i]]
+            canvases, healed = [], []
+            for i in rows:
+                # Previous blocks' output becomes fixed prefix for the next block.
+                cursor = req.start + len(texts[i])
+                full = text[: req.start] + texts[i] + text[req.start :]
+                cv = build_canvas(d.tokenizer, d.ids, full, cursor, cursor,
+                                  CanvasPlan(slots, d.max_canvas), heal=block == 0)
+                canvases.append(cv)
+                healed.append(cv.healed)
+            ids, attention = batch_canvases([c.ids for c in canvases], d.ids.pad)
+            allowed = None
+            if healed[0]:
+                allowed = self.healing.allowed(healed[0])
+            positions = canvases[0].slot_positions
+            result = denoise(d, ids, attention, positions, replace(sampler, seed=sampler.seed + block),
+                             stop, allowed)
+            steps += result.steps
+            committed += result.committed
+            for row, i in enumerate(rows):
+                slot_ids = result.slots[row]
+                content = [t for t in slot_ids if t != d.ids.null]
+                piece = d.tokenizer.decode(content) if content else ""
+                if healed[row] and piece.startswith(healed[row]):
+                    piece = piece[len(healed[row]) :]
+                texts[i] += piece
+                logprobs[i] += result.logprob[row]
+                # The hole ended inside this canvas when its last slot is null.
+                if slot_ids[-1] == d.ids.null or not plan.multiline:
+                    done[i] = True
+            if all(done):
+                break
+        return texts, logprobs, steps, committed
+
+    @staticmethod
+    def clean(
+        raw: str, plan: HolePlan, after: str, at_line_start: bool, text: str, start: int
+    ) -> str | None:
+        fill = raw
+        if not plan.multiline:
+            fill = postprocess.single_line(fill, postprocess.rest_of_line(after, 0), at_line_start)
+        else:
+            indent = postprocess.line_indent(text, start)
+            fill = postprocess.reindent(fill, indent, at_line_start)
+        fill = postprocess.drop_suffix_overlap(fill, after)
+        if plan.kind != HoleKind.RANGE and postprocess.is_noise(fill):
+            return None
+        return fill
+
+
+def fill_text(engine: InfillEngine, text: str, offset: int, **kwargs: object) -> str | None:
+    """Convenience: the best fill at a cursor, or None."""
+    try:
+        return engine.fill(FillRequest(text=text, start=offset, **kwargs)).best  # type: ignore[arg-type]
+    except Cancelled:
+        return None
+

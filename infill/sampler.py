@@ -1,0 +1,170 @@
+"""The denoising step loop: commit confident slots in parallel, re-mask doubtful ones.
+
+Each step is one forward pass over the canvas. Open (masked) slots whose score clears the
+threshold are committed together, at least one per step (Fast-dLLM's parallel decoding).
+Scores: `confidence` (top probability), `margin` (top-1 minus top-2, Dream's topk_margin),
+`entropy` (negative entropy, Dream/DreamOn). Committed slots whose probability later falls
+below `remask_below` are masked again, at most `max_remasks` times per request (the
+"re-noising" of DiffusionGemma). The loop checks a cancel flag and a deadline between
+steps; when either fires it returns None rather than a half-denoised canvas.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import torch
+from diffill.model.denoiser import Denoiser
+
+COMMIT_RULES = ("confidence", "margin", "entropy")
+
+
+@dataclass(frozen=True)
+class SamplerConfig:
+    rule: str = "confidence"  # how open slots are scored: confidence | margin | entropy
+    threshold: float = 0.9  # commit every open slot scoring at least this (>= 1 per step)
+    temperature: float = 0.0  # 0: greedy argmax; > 0 samples
+    top_p: float = 1.0  # nucleus size when sampling
+    remask_below: float = 0.0  # re-mask committed slots whose probability falls below this
+    max_remasks: int = 8  # cap on re-masks per request
+    max_steps: int = 64  # hard cap on forward passes
+    seed: int = 0  # sampling seed (deterministic results under a seed)
+
+
+class Cancelled(Exception):
+    """The request was cancelled or ran past its deadline between steps."""
+
+
+@dataclass
+class StopSignal:
+    """Cancel flag and deadline checked between denoising steps."""
+
+    cancel: threading.Event = field(default_factory=threading.Event)
+    deadline: float | None = None  # time.monotonic() value
+
+    def fired(self) -> bool:
+        return self.cancel.is_set() or (self.deadline is not None and time.monotonic() > self.deadline)
+
+
+@dataclass
+class SampleResult:
+    slots: list[list[int]]  # (N, K) final token id of every slot, one row per candidate
+    logprob: list[float]  # (N,) sum of log-probabilities of the committed tokens
+    steps: int  # forward passes
+    committed: int  # slot commits over all candidates (re-masked slots count again)
+    ms: float
+
+    @property
+    def tokens_per_forward(self) -> float:
+        return self.committed / max(self.steps * max(len(self.slots), 1), 1)
+
+
+def score(probs: torch.Tensor, rule: str) -> torch.Tensor:
+    """Score (N, K) of slot distributions probs (N, K, V); higher means more certain."""
+    if rule == "confidence":
+        return probs.max(-1).values
+    if rule == "margin":
+        top2 = probs.topk(2, dim=-1).values
+        return top2[..., 0] - top2[..., 1]
+    if rule == "entropy":
+        ent = -(probs * probs.clamp_min(1e-12).log()).sum(-1)
+        return torch.exp(-ent)  # in (0, 1]: 1 for a one-hot distribution
+    raise ValueError(f"unknown commit rule {rule!r}; choose from {COMMIT_RULES}")
+
+
+def nucleus_sample(probs: torch.Tensor, top_p: float, gen: torch.Generator) -> torch.Tensor:
+    """Sample (N, K) ids from (N, K, V) probabilities restricted to the top-p nucleus."""
+    if top_p < 1.0:
+        sorted_p, order = probs.sort(-1, descending=True)
+        keep = sorted_p.cumsum(-1) - sorted_p < top_p
+        sorted_p = sorted_p * keep
+        picked = torch.multinomial(sorted_p.flatten(0, 1), 1, generator=gen).view(probs.shape[:2])
+        return order.gather(-1, picked.unsqueeze(-1)).squeeze(-1)
+    return torch.multinomial(probs.flatten(0, 1), 1, generator=gen).view(probs.shape[:2])
+
+
+def denoise(
+    denoiser: Denoiser,
+    canvas: torch.Tensor,
+    attention: torch.Tensor,
+    slot_positions: Sequence[int],
+    cfg: SamplerConfig,
+    stop: StopSignal | None = None,
+    allowed_first: torch.Tensor | None = None,
+) -> SampleResult:
+    """Fill the masked slots of canvas (N, T) in place; N candidates run as one batch.
+
+    slot_positions: canvas indices of the hole slots (same for every row). Slots that are
+    not the mask id at the start are drafts: they count as committed and can be re-masked.
+    allowed_first: optional bool (V,) of tokens the first slot may take (token healing).
+    """
+    if cfg.rule not in COMMIT_RULES:
+        raise ValueError(f"unknown commit rule {cfg.rule!r}; choose from {COMMIT_RULES}")
+    start = time.perf_counter()
+    mask_id = denoiser.ids.mask
+    n, _ = canvas.shape
+    pos = torch.tensor(list(slot_positions), dtype=torch.long)  # (K,)
+    k = pos.numel()
+    positions = pos.unsqueeze(0).expand(n, k)  # (N, K)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    token_logp = torch.zeros(n, k)
+    remasks = 0
+    steps = committed = 0
+    bias = torch.zeros(1, 1, 1)
+    while True:
+        if stop is not None and stop.fired():
+            raise Cancelled()
+        slots = canvas[:, pos]  # (N, K)
+        open_ = slots == mask_id
+        logits = denoiser.logits(canvas, attention, positions)  # (N, K, V)
+        steps += 1
+        if bias.shape[-1] != logits.shape[-1]:
+            bias = torch.zeros(logits.shape[-1])
+            bias[list(denoiser.forbidden)] = -math.inf
+        logits = logits + bias
+        if allowed_first is not None:
+            logits[:, 0, ~allowed_first] = -math.inf
+        if cfg.temperature > 0:
+            probs = torch.softmax(logits / cfg.temperature, -1)
+            choice = nucleus_sample(probs, cfg.top_p, gen)
+        else:
+            probs = torch.softmax(logits, -1)
+            choice = probs.argmax(-1)  # (N, K)
+        choice_p = probs.gather(-1, choice.unsqueeze(-1)).squeeze(-1)  # (N, K)
+        current_p = probs.gather(-1, slots.clamp_min(0).unsqueeze(-1)).squeeze(-1)
+        # Re-mask committed slots the model now doubts (self-correction), within the cap.
+        if cfg.remask_below > 0 and remasks < cfg.max_remasks:
+            doubt = (~open_) & (current_p < cfg.remask_below)
+            if doubt.any():
+                budget = cfg.max_remasks - remasks
+                flat = torch.nonzero(doubt)[:budget]
+                canvas[flat[:, 0], pos[flat[:, 1]]] = mask_id
+                remasks += len(flat)
+                open_ = canvas[:, pos] == mask_id
+        token_logp = torch.where(open_, token_logp, current_p.clamp_min(1e-12).log())
+        if not open_.any():
+            break
+        s = score(probs, cfg.rule).masked_fill(~open_, -1.0)  # (N, K)
+        commit = (s >= cfg.threshold) & open_
+        best = s.argmax(-1)  # at least one commit per row that still has open slots
+        has_open = open_.any(-1)
+        commit[torch.arange(n)[has_open], best[has_open]] = True
+        if steps >= cfg.max_steps:
+            commit = open_  # out of steps: commit everything that is left
+        rows, cols = torch.nonzero(commit, as_tuple=True)
+        canvas[rows, pos[cols]] = choice[rows, cols]
+        token_logp[rows, cols] = choice_p[rows, cols].clamp_min(1e-12).log()
+        committed += len(rows)
+        if not (canvas[:, pos] == mask_id).any():
+            break
+    return SampleResult(
+        slots=canvas[:, pos].tolist(),
+        logprob=token_logp.sum(-1).tolist(),
+        steps=steps,
+        committed=committed,
+        ms=(time.perf_counter() - start) * 1000,
+    )

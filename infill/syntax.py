@@ -1,0 +1,150 @@
+"""Syntax with tree-sitter: language detection, hole kind and budget, fill validation.
+
+Grammars come from the per-language `tree-sitter-<lang>` wheels (they ship compiled
+parsers; nothing is downloaded at run time). Unknown languages still work as plain text:
+every function here degrades to a text heuristic when no parser is available.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cache
+from pathlib import PurePath
+
+from tree_sitter import Language, Node, Parser, Tree
+
+# language id -> (module, attribute returning the grammar)
+GRAMMARS: dict[str, tuple[str, str]] = {
+    "python": ("tree_sitter_python", "language"),
+    "javascript": ("tree_sitter_javascript", "language"),
+    "typescript": ("tree_sitter_typescript", "language_typescript"),
+    "typescriptreact": ("tree_sitter_typescript", "language_tsx"),
+    "go": ("tree_sitter_go", "language"),
+    "rust": ("tree_sitter_rust", "language"),
+    "c": ("tree_sitter_c", "language"),
+    "cpp": ("tree_sitter_cpp", "language"),
+    "java": ("tree_sitter_java", "language"),
+    "lua": ("tree_sitter_lua", "language"),
+}
+EXTENSIONS: dict[str, str] = {
+    ".py": "python", ".pyi": "python", ".js": "javascript", ".mjs": "javascript",
+    ".cjs": "javascript", ".jsx": "javascript", ".ts": "typescript", ".mts": "typescript",
+    ".tsx": "typescriptreact", ".go": "go", ".rs": "rust", ".c": "c", ".h": "c",
+    ".cc": "cpp", ".cpp": "cpp", ".cxx": "cpp", ".hpp": "cpp", ".hh": "cpp", ".java": "java",
+    ".lua": "lua",
+}
+# LSP languageId aliases
+ALIASES = {"javascriptreact": "javascript", "py": "python", "c++": "cpp", "ts": "typescript"}
+COMMENT_OR_STRING = ("comment", "string", "string_content", "template_string", "raw_string_literal")
+BLOCK_OPENERS = (":", "{", "then", "do", "=>", "(")
+
+
+class HoleKind(StrEnum):
+    REST_OF_LINE = "rest_of_line"  # cursor inside a line with text before it
+    LINE = "line"  # cursor on an empty (or whitespace-only) line
+    BLOCK = "block"  # cursor right after a block header: a multi-line body is due
+    RANGE = "range"  # an explicit range to rewrite
+
+
+@dataclass(frozen=True)
+class HolePlan:
+    kind: HoleKind
+    multiline: bool  # whether the fill may span lines
+
+
+def language_for(path: str | None = None, language_id: str | None = None) -> str | None:
+    """Language from an LSP languageId or a file extension; None for plain text."""
+    if language_id:
+        lang = ALIASES.get(language_id, language_id)
+        if lang in GRAMMARS:
+            return lang
+    if path:
+        return EXTENSIONS.get(PurePath(path).suffix.lower())
+    return None
+
+
+@cache
+def parser_for(language: str | None) -> Parser | None:
+    if language is None or language not in GRAMMARS:
+        return None
+    module_name, attr = GRAMMARS[language]
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        return None
+    return Parser(Language(getattr(module, attr)()))
+
+
+def parse(text: str, language: str | None, old: Tree | None = None) -> Tree | None:
+    parser = parser_for(language)
+    if parser is None:
+        return None
+    return parser.parse(text.encode("utf-8"), old) if old else parser.parse(text.encode("utf-8"))
+
+
+def count_errors(node: Node) -> int:
+    """ERROR and MISSING nodes below node (skips subtrees without errors quickly)."""
+    if not node.has_error and not node.is_missing:
+        return 0
+    own = 1 if (node.is_error or node.is_missing) else 0
+    return own + sum(count_errors(child) for child in node.children)
+
+
+def error_count(text: str, language: str | None) -> int | None:
+    tree = parse(text, language)
+    return None if tree is None else count_errors(tree.root_node)
+
+
+def node_at(tree: Tree, byte_offset: int) -> Node:
+    node = tree.root_node.descendant_for_byte_range(max(byte_offset - 1, 0), max(byte_offset - 1, 0))
+    return node if node is not None else tree.root_node
+
+
+def in_comment_or_string(tree: Tree, byte_offset: int) -> bool:
+    node: Node | None = node_at(tree, byte_offset)
+    while node is not None:
+        if node.type in COMMENT_OR_STRING or node.type.endswith("comment"):
+            return node.start_byte < byte_offset < node.end_byte or node.type.endswith("comment")
+        node = node.parent
+    return False
+
+
+def plan_hole(text: str, offset: int, language: str | None, tree: Tree | None = None) -> HolePlan:
+    """Hole kind for a cursor at character offset: rest of line, a line, or a block body."""
+    line_start = text.rfind("\n", 0, offset) + 1
+    before = text[line_start:offset]
+    if before.strip():
+        if tree is None:
+            tree = parse(text, language)
+        byte_offset = len(text[:offset].encode("utf-8"))
+        if tree is not None and in_comment_or_string(tree, byte_offset):
+            return HolePlan(HoleKind.REST_OF_LINE, multiline=False)
+        return HolePlan(HoleKind.REST_OF_LINE, multiline=False)
+    # Cursor on a blank line: a block body is due if the previous line opens a block
+    # and nothing at this indentation follows yet.
+    prev_end = line_start - 1
+    prev_start = text.rfind("\n", 0, max(prev_end, 0)) + 1
+    previous = text[prev_start:max(prev_end, 0)].rstrip()
+    if previous.endswith(BLOCK_OPENERS) and not body_follows(text, offset, before):
+        return HolePlan(HoleKind.BLOCK, multiline=True)
+    return HolePlan(HoleKind.LINE, multiline=False)
+
+
+def body_follows(text: str, offset: int, indent: str) -> bool:
+    """True when the next non-blank line is indented at least as deep as the cursor."""
+    line_end = text.find("\n", offset)
+    for line in text[line_end + 1 :].split("\n") if line_end >= 0 else []:
+        if line.strip():
+            return len(line) - len(line.lstrip()) >= len(indent) and len(indent) > 0
+    return False
+
+
+def introduces_errors(original: str, filled: str, language: str | None) -> bool:
+    """True when filled has more ERROR/MISSING nodes than original (False if no parser)."""
+    before = error_count(original, language)
+    if before is None:
+        return False
+    after = error_count(filled, language)
+    return after is not None and after > before

@@ -1,0 +1,152 @@
+"""Checkpoint folders: a plain transformers ModernBERT masked LM plus diffill's metadata.
+
+Layout (loads with `AutoModelForMaskedLM.from_pretrained(dir)`, no custom code):
+  config.json, model.safetensors   the denoiser weights (safetensors only)
+  tokenizer.json                   the byte-level BPE tokenizer
+  diffill.json                     special ids, canvas defaults, training provenance
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from tokenizers import Tokenizer
+from transformers import ModernBertConfig, ModernBertForMaskedLM
+from transformers.utils import logging as hf_logging
+
+from .tokenizer import BOS, EOS, MASK, NULL, PAD, load_tokenizer
+
+DEFAULT_CHECKPOINT = Path(__file__).with_name("default")
+REQUIRED_FILES = ("config.json", "model.safetensors", "tokenizer.json", "diffill.json")
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint folder is missing, incomplete or corrupt; the message says which."""
+
+
+@dataclass
+class DenoiserMeta:
+    """diffill.json: what the engine needs beyond the transformers config."""
+
+    pad_id: int = PAD
+    mask_id: int = MASK
+    null_id: int = NULL
+    bos_id: int = BOS
+    eos_id: int = EOS
+    canvas: int = 256  # canvas length the model was trained on
+    line_budget: int = 32  # hole slots for line holes it was trained with
+    block_budget: int = 96  # hole slots for block holes
+    noise: str = "mask"  # absorbing-mask diffusion (plus some uniform noise in training)
+    training: dict[str, object] = field(default_factory=dict)  # tokens seen, CPU-hours, losses
+
+
+@dataclass(frozen=True)
+class ModelSize:
+    """Architecture knobs; everything else is ModernBERT's default."""
+
+    hidden: int = 256
+    layers: int = 6
+    heads: int = 4
+    intermediate: int = 512
+    local_window: int = 128
+    global_every: int = 3
+
+
+def new_model(vocab_size: int, size: ModelSize, max_positions: int) -> ModernBertForMaskedLM:
+    cfg = ModernBertConfig(
+        vocab_size=vocab_size,
+        hidden_size=size.hidden,
+        num_hidden_layers=size.layers,
+        num_attention_heads=size.heads,
+        intermediate_size=size.intermediate,
+        max_position_embeddings=max_positions,
+        local_attention=size.local_window,
+        # Every `global_every`-th layer attends globally, the rest in a local window.
+        layer_types=[
+            "sliding_attention" if i % size.global_every else "full_attention"
+            for i in range(size.layers)
+        ],
+        pad_token_id=PAD,
+        bos_token_id=BOS,
+        eos_token_id=EOS,
+        cls_token_id=BOS,
+        sep_token_id=EOS,
+        attention_dropout=0.0,
+        embedding_dropout=0.0,
+        mlp_dropout=0.0,
+        tie_word_embeddings=True,
+    )
+    return ModernBertForMaskedLM(cfg)
+
+
+def save_checkpoint(
+    out: Path, model: ModernBertForMaskedLM, tok: Tokenizer, meta: DenoiserMeta
+) -> None:
+    """Write atomically: a temp folder renamed over the old one, so a crash never corrupts."""
+    tmp = out.with_name(out.name + ".tmp")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    model.save_pretrained(tmp, safe_serialization=True)
+    tok.save(str(tmp / "tokenizer.json"))
+    (tmp / "diffill.json").write_text(json.dumps(asdict(meta), indent=2) + "\n")
+    old = out.with_name(out.name + ".old")
+    if out.exists():
+        if old.exists():
+            shutil.rmtree(old)
+        out.rename(old)
+    tmp.rename(out)
+    if old.exists():
+        shutil.rmtree(old)
+
+
+def check_folder(path: Path) -> None:
+    if not path.is_dir():
+        raise CheckpointError(f"checkpoint folder {path} does not exist")
+    missing = [name for name in REQUIRED_FILES if not (path / name).is_file()]
+    if missing:
+        raise CheckpointError(f"checkpoint {path} lacks {', '.join(missing)}")
+
+
+def load_meta(path: Path) -> DenoiserMeta:
+    try:
+        raw = json.loads((path / "diffill.json").read_text())
+        return DenoiserMeta(**raw)
+    except (OSError, ValueError, TypeError) as exc:
+        raise CheckpointError(f"{path / 'diffill.json'} is unreadable: {exc}") from exc
+
+
+def load_checkpoint(
+    path: Path, device: str = "cpu"
+) -> tuple[ModernBertForMaskedLM, Tokenizer, DenoiserMeta]:
+    """Load weights (safetensors only), tokenizer and metadata, with clear errors."""
+    check_folder(path)
+    # stdout/stderr belong to the caller (the LSP transport, a CLI's output): no progress bars.
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+    meta = load_meta(path)
+    try:
+        tok = load_tokenizer(path / "tokenizer.json")
+    except Exception as exc:  # tokenizers raises a bare Exception on bad JSON
+        raise CheckpointError(f"{path / 'tokenizer.json'} is unreadable: {exc}") from exc
+    try:
+        model = ModernBertForMaskedLM.from_pretrained(
+            str(path), use_safetensors=True, trust_remote_code=False
+        )
+    except Exception as exc:  # corrupt safetensors or config surface as many types
+        raise CheckpointError(f"weights in {path} could not be loaded: {exc}") from exc
+    if model.config.vocab_size != tok.get_vocab_size():
+        raise CheckpointError(
+            f"{path}: model vocabulary {model.config.vocab_size} != tokenizer "
+            f"{tok.get_vocab_size()}"
+        )
+    model.to(device).eval()
+    return model, tok, meta
+
+
+def count_parameters(model: torch.nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

@@ -1,0 +1,128 @@
+"""The denoiser interface the infill engine drives, and the default masked-LM backend.
+
+A denoiser maps a canvas of token ids to logits at requested positions. Everything the
+sampler needs to know about a model family lives here: special ids, noise kind (absorbing
+mask or uniform), logit shift (Dream-family models predict position i from output i-1),
+the canvas length it was trained on, and the tokenizer.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import torch
+from tokenizers import Tokenizer
+
+from .checkpoint import DEFAULT_CHECKPOINT, DenoiserMeta, load_checkpoint
+
+
+@dataclass(frozen=True)
+class SpecialIds:
+    pad: int
+    mask: int
+    null: int  # an empty hole slot: dropped from the filled text
+    bos: int
+    eos: int
+
+
+class Denoiser(Protocol):
+    """What the sampler needs from a model."""
+
+    tokenizer: Tokenizer
+    ids: SpecialIds
+    noise: str  # "mask" (absorbing) or "uniform"
+    logit_shift: int  # 0, or 1 for models whose output i predicts token i+1
+    max_canvas: int  # longest canvas the model handles well
+    line_budget: int  # default hole slots for line-shaped holes
+    block_budget: int  # default hole slots for multi-line holes
+    forbidden: tuple[int, ...]  # ids a slot may never take
+
+    def logits(
+        self, canvas: torch.Tensor, attention: torch.Tensor, positions: torch.Tensor
+    ) -> torch.Tensor:
+        """Logits (B, K, V) at positions (B, K) of canvas (B, T) with attention (B, T)."""
+        ...
+
+
+def pick_dtype(device: str, dtype: str) -> torch.dtype:
+    if dtype == "fp32":
+        return torch.float32
+    if dtype == "bf16":
+        return torch.bfloat16
+    if dtype == "fp16":
+        return torch.float16
+    # auto: bf16 where the hardware has fast bf16 matmuls, else fp32
+    if device == "cpu":
+        return torch.bfloat16 if cpu_has_bf16() else torch.float32
+    return torch.bfloat16 if device == "cuda" and torch.cuda.is_bf16_supported() else torch.float16
+
+
+def cpu_has_bf16() -> bool:
+    try:
+        with open("/proc/cpuinfo") as fh:
+            flags = fh.read(20000)
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def pick_device(device: str) -> str:
+    if device != "auto":
+        return device
+    if torch.cuda.is_available():
+        return "cuda"
+    if torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+class MaskedLMDenoiser:
+    """The shipped default: a ModernBERT masked LM trained with masked diffusion.
+
+    Computes the vocabulary projection only at the requested positions: the head is the
+    largest single cost of a small model's forward pass over a 256-token canvas.
+    """
+
+    noise = "mask"
+    logit_shift = 0
+
+    def __init__(
+        self, path: Path | None = None, device: str = "auto", dtype: str = "auto"
+    ) -> None:
+        self.path = path or DEFAULT_CHECKPOINT
+        self.device = pick_device(device)
+        model, tok, meta = load_checkpoint(self.path, self.device)
+        self.model = model
+        self.tokenizer = tok
+        self.meta: DenoiserMeta = meta
+        self.autocast_dtype = pick_dtype(self.device, dtype)
+        self.ids = SpecialIds(meta.pad_id, meta.mask_id, meta.null_id, meta.bos_id, meta.eos_id)
+        self.max_canvas = meta.canvas
+        self.line_budget = meta.line_budget
+        self.block_budget = meta.block_budget
+        self.forbidden: tuple[int, ...] = (meta.pad_id, meta.mask_id, meta.bos_id, meta.eos_id)
+        threads = os.environ.get("DIFFILL_THREADS")
+        if threads:
+            torch.set_num_threads(int(threads))
+
+    @torch.inference_mode()
+    def logits(
+        self, canvas: torch.Tensor, attention: torch.Tensor, positions: torch.Tensor
+    ) -> torch.Tensor:
+        canvas = canvas.to(self.device)
+        attention = attention.to(self.device)
+        positions = positions.to(self.device)
+        use_autocast = self.autocast_dtype != torch.float32
+        with torch.autocast(self.device, dtype=self.autocast_dtype, enabled=use_autocast):
+            hidden = self.model.model(input_ids=canvas, attention_mask=attention).last_hidden_state
+            index = positions.unsqueeze(-1).expand(-1, -1, hidden.shape[-1])  # (B, K, D)
+            picked = torch.gather(hidden, 1, index)
+            out = self.model.decoder(self.model.head(picked))  # (B, K, V)
+        return out.float()
+
+
+def load_default(device: str = "auto", dtype: str = "auto") -> MaskedLMDenoiser:
+    return MaskedLMDenoiser(None, device, dtype)

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import torch
+from diffill.model.checkpoint import DEFAULT_CHECKPOINT, CheckpointError, load_checkpoint
+from diffill.model.denoiser import MaskedLMDenoiser
+from transformers import AutoModelForMaskedLM
+
+
+def test_shipped_checkpoint_loads_with_plain_transformers():
+    model = AutoModelForMaskedLM.from_pretrained(DEFAULT_CHECKPOINT, use_safetensors=True)
+    assert type(model).__name__ == "ModernBertForMaskedLM"
+    assert sum(p.numel() for p in model.parameters()) < 10_000_000  # fits the 40 MB budget
+
+
+def test_shipped_checkpoint_is_small_enough():
+    size = sum(f.stat().st_size for f in DEFAULT_CHECKPOINT.iterdir() if f.is_file())
+    assert size <= 40 * 1024 * 1024
+
+
+def test_missing_checkpoint_is_a_clear_error(tmp_path):
+    with pytest.raises(CheckpointError, match="does not exist"):
+        load_checkpoint(tmp_path / "nope")
+
+
+def test_incomplete_checkpoint_names_the_missing_file(tmp_path):
+    shutil.copytree(DEFAULT_CHECKPOINT, tmp_path / "ck")
+    (tmp_path / "ck" / "model.safetensors").unlink()
+    with pytest.raises(CheckpointError, match="model.safetensors"):
+        load_checkpoint(tmp_path / "ck")
+
+
+def test_corrupt_weights_are_a_clear_error(tmp_path):
+    shutil.copytree(DEFAULT_CHECKPOINT, tmp_path / "ck")
+    (tmp_path / "ck" / "model.safetensors").write_bytes(b"not a safetensors file")
+    with pytest.raises(CheckpointError, match="could not be loaded"):
+        load_checkpoint(tmp_path / "ck")
+
+
+def test_corrupt_metadata_is_a_clear_error(tmp_path):
+    shutil.copytree(DEFAULT_CHECKPOINT, tmp_path / "ck")
+    (tmp_path / "ck" / "diffill.json").write_text("{ not json")
+    with pytest.raises(CheckpointError, match="diffill.json"):
+        load_checkpoint(tmp_path / "ck")
+
+
+def test_pickle_weights_are_never_loaded(tmp_path):
+    # A checkpoint that only has a pickle (pytorch_model.bin) must be refused, not executed.
+    shutil.copytree(DEFAULT_CHECKPOINT, tmp_path / "ck")
+    (tmp_path / "ck" / "model.safetensors").unlink()
+    torch.save({}, tmp_path / "ck" / "pytorch_model.bin")
+    with pytest.raises(CheckpointError):
+        MaskedLMDenoiser(tmp_path / "ck", device="cpu")

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from diffill.lsp.cli import main
+
+CODE = "def add(a, b):\n    return a + b\n\n\ndef twice(x):\n    return <|fill|>\n"
+
+
+def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "diffill.lsp.cli", *args], input=stdin,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_fill_json_reports_edits_and_metadata(tmp_path: Path, capsys):
+    f = tmp_path / "a.py"
+    f.write_text("def add(a, b):\n    return a + b\n\nx = add(1, \n")
+    assert main(["fill", str(f), "--at", "4:12", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["range"]["start"] == {"line": 4, "col": 12}
+    assert {"steps", "tokens_per_forward", "ms", "edits"} <= out.keys()
+
+
+def test_fill_prints_whole_file(tmp_path: Path, capsys):
+    f = tmp_path / "a.py"
+    f.write_text("x = 1\ny = x\n")
+    assert main(["fill", str(f), "--at", "2:6"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("x = 1\ny = x")
+
+
+def test_holes_check_write_and_diff(tmp_path: Path, capsys):
+    f = tmp_path / "m.py"
+    f.write_text(CODE)
+    assert main(["fill", str(f), "--holes", "--check"]) == 1
+    assert "<|fill|>" in f.read_text()  # --check writes nothing
+    assert "-    return <|fill|>" in capsys.readouterr().out
+    assert main(["fill", str(tmp_path), "--holes", "--write"]) == 0
+    assert "<|fill|>" not in f.read_text()
+    assert main(["fill", str(f), "--holes", "--check"]) == 0
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"\xff\xfe bad", "UTF-8"), (b"abc\x00def", "binary"),
+])
+def test_bad_files_are_clear_errors(tmp_path: Path, capsys, content, message):
+    f = tmp_path / "bad.py"
+    f.write_bytes(content)
+    assert main(["fill", str(f), "--at", "1:1"]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_huge_file_is_refused(tmp_path: Path, capsys):
+    f = tmp_path / "big.py"
+    f.write_text("x = 1\n" * 400_000)
+    assert main(["fill", str(f), "--at", "1:1"]) == 2
+    assert "larger than" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("at", ["9:1", "1:99", "x:y", "0:1"])
+def test_bad_positions_are_clear_errors(tmp_path: Path, capsys, at):
+    f = tmp_path / "a.py"
+    f.write_text("x = 1\n")
+    assert main(["fill", str(f), "--at", at]) == 2
+    assert "diffill:" in capsys.readouterr().err
+
+
+def test_missing_model_is_exit_3(tmp_path: Path, capsys):
+    f = tmp_path / "a.py"
+    f.write_text("x = 1\n")
+    assert main(["fill", str(f), "--at", "1:1", "--model", str(tmp_path / "none")]) == 3
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_stdin_input_and_model_info():
+    proc = run("fill", "-", "--at", "1:5", stdin="x = 1\n")
+    assert proc.returncode == 0 and proc.stdout.startswith("x = ")
+    info = run("model", "info", "--json")
+    data = json.loads(info.stdout)
+    assert data["architecture"] == "ModernBertForMaskedLM" and data["vocabulary"] >= 8000
+
+
+def test_eval_on_tasks(tmp_path: Path, capsys):
+    tasks = tmp_path / "t.jsonl"
+    tasks.write_text(json.dumps({"task_id": "t/0", "prompt": "def f(x):\n    return ",
+                                 "suffix": "\n", "canonical_solution": "x",
+                                 "test": "def check(f):\n    assert f(1) == 1\n",
+                                 "entry_point": "f"}) + "\n")
+    out = tmp_path / "s.jsonl"
+    assert main(["eval", str(tasks), "--exec", "--out", str(out)]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["tasks"] == 1 and summary["pass_at_1"] in (0.0, 1.0)
+    assert json.loads(out.read_text())["task_id"] == "t/0"

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import threading
+
+import pytest
+import torch
+from diffill.infill.canvas import CanvasPlan, batch_canvases, build_canvas
+from diffill.infill.sampler import Cancelled, SamplerConfig, StopSignal, denoise, score
+
+TEXT = "def area(width, height):\n    return width * height\n\n\nprint(area(2, 3))\n"
+
+
+def canvas_for(denoiser, slots=16, n=1):
+    cursor = TEXT.index("width *")
+    cv = build_canvas(denoiser.tokenizer, denoiser.ids, TEXT, cursor, TEXT.index("\n\n\n"),
+                      CanvasPlan(slots, 128))
+    ids, att = batch_canvases([cv.ids] * n, denoiser.ids.pad)
+    return cv, ids, att
+
+
+def test_fills_every_slot_and_reports_stats(denoiser):
+    cv, ids, att = canvas_for(denoiser)
+    res = denoise(denoiser, ids, att, cv.slot_positions, SamplerConfig(threshold=0.9))
+    assert denoiser.ids.mask not in res.slots[0]
+    assert 1 <= res.steps <= 16
+    assert res.committed >= 16
+    assert res.tokens_per_forward >= 1.0
+
+
+def test_threshold_one_commits_one_token_per_step(denoiser):
+    cv, ids, att = canvas_for(denoiser, slots=8)
+    res = denoise(denoiser, ids, att, cv.slot_positions, SamplerConfig(threshold=1.01))
+    assert res.steps == 8 and res.committed == 8
+
+
+def test_deterministic_under_seed(denoiser):
+    cfg = SamplerConfig(temperature=0.8, top_p=0.9, seed=7)
+    outs = []
+    for _ in range(2):
+        cv, ids, att = canvas_for(denoiser, n=3)
+        outs.append(denoise(denoiser, ids, att, cv.slot_positions, cfg).slots)
+    assert outs[0] == outs[1]
+
+
+def test_fixed_tokens_are_never_changed(denoiser):
+    cv, ids, att = canvas_for(denoiser)
+    before = ids.clone()
+    denoise(denoiser, ids, att, cv.slot_positions, SamplerConfig(remask_below=0.5))
+    fixed = torch.ones(ids.shape[1], dtype=torch.bool)
+    fixed[cv.slot_positions] = False
+    assert torch.equal(ids[:, fixed], before[:, fixed])
+
+
+def test_cancel_between_steps(denoiser):
+    cv, ids, att = canvas_for(denoiser)
+    stop = StopSignal(cancel=threading.Event())
+    stop.cancel.set()
+    with pytest.raises(Cancelled):
+        denoise(denoiser, ids, att, cv.slot_positions, SamplerConfig(), stop)
+
+
+def test_expired_deadline_cancels(denoiser):
+    cv, ids, att = canvas_for(denoiser)
+    with pytest.raises(Cancelled):
+        denoise(denoiser, ids, att, cv.slot_positions, SamplerConfig(), StopSignal(deadline=0.0))
+
+
+def test_first_slot_constraint(denoiser):
+    cv, ids, att = canvas_for(denoiser, slots=4)
+    allowed = torch.zeros(denoiser.tokenizer.get_vocab_size(), dtype=torch.bool)
+    target = denoiser.tokenizer.encode(" width").ids[0]
+    allowed[target] = True
+    res = denoise(denoiser, ids, att, cv.slot_positions, SamplerConfig(), allowed_first=allowed)
+    assert res.slots[0][0] == target
+
+
+def test_scores():
+    probs = torch.tensor([[[0.7, 0.2, 0.1], [1 / 3, 1 / 3, 1 / 3]]])
+    assert torch.allclose(score(probs, "confidence"), torch.tensor([[0.7, 1 / 3]]))
+    assert torch.allclose(score(probs, "margin"), torch.tensor([[0.5, 0.0]]), atol=1e-6)
+    ent = score(probs, "entropy")
+    assert ent[0, 0] > ent[0, 1]
+    with pytest.raises(ValueError):
+        score(probs, "vibes")

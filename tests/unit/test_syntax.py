@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import pytest
+from diffill.infill.syntax import (
+    GRAMMARS,
+    HoleKind,
+    error_count,
+    introduces_errors,
+    language_for,
+    parser_for,
+    plan_hole,
+)
+
+
+@pytest.mark.parametrize("language", sorted(GRAMMARS))
+def test_every_grammar_loads_offline(language):
+    assert parser_for(language) is not None
+
+
+@pytest.mark.parametrize(("path", "lang_id", "expected"), [
+    ("a.py", None, "python"), ("a.tsx", None, "typescriptreact"), ("x.rs", None, "rust"),
+    ("m.lua", None, "lua"), (None, "javascriptreact", "javascript"), ("a.unknown", None, None),
+    (None, "cobol", None), ("a.go", "go", "go"),
+])
+def test_language_detection(path, lang_id, expected):
+    assert language_for(path, lang_id) == expected
+
+
+def test_errors_counted_and_compared():
+    assert error_count("def f(:\n", "python") >= 1
+    assert error_count("x = 1\n", "python") == 0
+    assert introduces_errors("x = 1\n", "x = (1\n", "python")
+    assert not introduces_errors("x = (\n", "x = (1)\n", "python")
+    assert not introduces_errors("whatever", "whatever ((", None)  # plain text: no opinion
+
+
+def test_hole_kinds_from_cursor():
+    text = "def f(x):\n    \n"
+    assert plan_hole(text, text.index("\n    \n") + 5, "python").kind == HoleKind.BLOCK
+    text = "x = compute("
+    assert plan_hole(text, len(text), "python").kind == HoleKind.REST_OF_LINE
+    text = "x = 1\n\ny = 2\n"
+    assert plan_hole(text, 6, "python").kind == HoleKind.LINE
+
+
+def test_block_header_with_existing_body_is_a_line_hole():
+    text = "def f(x):\n    \n    return x\n"
+    assert plan_hole(text, text.index("\n    \n") + 5, "python").kind == HoleKind.LINE
+
+
+def test_braces_open_a_block_in_c_like_languages():
+    text = "function f(x) {\n  \n}\n"
+    assert plan_hole(text, text.index("{\n") + 4, "javascript").kind == HoleKind.BLOCK
