@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from diffill.model.denoiser import SpecialIds
 from tokenizers import Tokenizer
+
+from diffill.model.denoiser import SpecialIds
 
 # Bytes of text encoded per context token budget: generous, so the token cut decides.
 CHARS_PER_TOKEN_BOUND = 8

@@ -78,6 +78,21 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     add_model_options(ev)
     ev.set_defaults(func=run_eval)
 
+    cu = sub.add_parser("curve", help="held-out exact match of every snapshot of a training run")
+    cu.add_argument("run", type=Path, help="training run folder (with snapshots/)")
+    cu.add_argument("--tasks", type=Path, required=True, help="tasks from `diffill heldout`")
+    cu.add_argument("--limit", type=int)
+    add_model_options(cu)
+    cu.set_defaults(func=run_curve)
+
+    sw = sub.add_parser("sweep", help="exact match against tokens per forward as the threshold varies")
+    sw.add_argument("tasks", type=Path)
+    sw.add_argument("--limit", type=int)
+    sw.add_argument("--thresholds", type=float, nargs="+", default=[0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 1.01])
+    sw.add_argument("--png", type=Path, help="write the curve as a PNG")
+    add_model_options(sw)
+    sw.set_defaults(func=run_sweep)
+
     ho = sub.add_parser("heldout", help="cut deterministic infill tasks from held-out files")
     ho.add_argument("--corpus", type=Path, default=Path("data/corpus"))
     ho.add_argument("--kind", default="line", choices=("line", "rest_of_line"))
@@ -263,4 +278,30 @@ def run_heldout(args: argparse.Namespace) -> int:
     tasks = make_tasks(args.corpus / "heldout.jsonl", args.kind, args.limit)
     write_tasks(tasks, args.out)
     print(json.dumps({"tasks": len(tasks), "out": str(args.out)}))
+    return EXIT_OK
+
+
+def log_err(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def run_curve(args: argparse.Namespace) -> int:
+    from .curves import exact_match_curve
+    from .evaluate import load_tasks
+
+    tasks = load_tasks(args.tasks, args.limit)
+    rows = exact_match_curve(args.run, tasks, sampler_from(args), log_err)
+    print(json.dumps(rows))
+    return EXIT_OK
+
+
+def run_sweep(args: argparse.Namespace) -> int:
+    from .curves import plot, threshold_sweep
+    from .evaluate import load_tasks
+
+    tasks = load_tasks(args.tasks, args.limit)
+    rows = threshold_sweep(load_engine(args), tasks, sampler_from(args), args.thresholds, log_err)
+    if args.png:
+        plot(rows, "tokens_per_forward_mean", "exact_match", args.png, "tokens per forward pass")
+    print(json.dumps(rows))
     return EXIT_OK

@@ -13,10 +13,13 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 
+import torch
+
 from diffill.model.denoiser import Denoiser
 
 from . import postprocess
 from .canvas import CanvasPlan, HealingIndex, batch_canvases, build_canvas
+from .drafts import buffer_drafts, pseudo_log_likelihood
 from .sampler import Cancelled, SamplerConfig, StopSignal, denoise
 from .syntax import HoleKind, HolePlan, introduces_errors, plan_hole
 
@@ -31,6 +34,7 @@ class FillRequest:
     kind: HoleKind | None = None  # force a hole kind (None: from syntax)
     slots: int | None = None  # force the hole budget in tokens (None: from the kind)
     max_blocks: int = 4  # canvases a long hole may take, block by block
+    drafts: bool = True  # also propose continuations found in the buffer (single-line holes)
     sampler: SamplerConfig = field(default_factory=SamplerConfig)
 
 
@@ -177,6 +181,14 @@ class InfillEngine:
                              stop, allowed)
             steps += result.steps
             committed += result.committed
+            if block == 0 and req.drafts and not plan.multiline:
+                draft_texts, draft_scores, model_scores = self.score_with_drafts(
+                    req, end, ids, attention, positions, healed[0])
+                if draft_texts:
+                    result.logprob = model_scores
+                    texts.extend(draft_texts)
+                    logprobs.extend(draft_scores)
+                    steps += 1
             for row, i in enumerate(rows):
                 slot_ids = result.slots[row]
                 content = [t for t in slot_ids if t != d.ids.null]
@@ -191,6 +203,34 @@ class InfillEngine:
             if all(done):
                 break
         return texts, logprobs, steps, committed
+
+    def score_with_drafts(
+        self, req: FillRequest, end: int, filled: torch.Tensor, attention: torch.Tensor,
+        positions: list[int], healed: str,
+    ) -> tuple[list[str], list[float], list[float]]:
+        """Drafts from the buffer, and pseudo-log-likelihoods of drafts and model fills.
+
+        Returns (draft texts, draft scores, model-row scores); empty when there is no draft.
+        """
+        d = self.denoiser
+        drafts = buffer_drafts(req.text[: req.start], req.text[end:])
+        rows: list[torch.Tensor] = []
+        kept: list[str] = []
+        for draft in drafts:
+            tokens = d.tokenizer.encode(healed + draft).ids
+            if len(tokens) > len(positions):
+                continue
+            row = filled[0].clone()
+            row[positions] = torch.tensor(tokens + [d.ids.null] * (len(positions) - len(tokens)))
+            rows.append(row)
+            kept.append(draft)
+        if not rows:
+            return [], [], []
+        canvases = torch.cat([filled, torch.stack(rows)])
+        att = torch.cat([attention, attention[:1].expand(len(rows), -1)])
+        scores = pseudo_log_likelihood(d, canvases, att, positions)
+        n_model = filled.shape[0]
+        return kept, scores[n_model:], scores[:n_model]
 
     @staticmethod
     def clean(

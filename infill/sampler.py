@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import torch
+
 from diffill.model.denoiser import Denoiser
 
 COMMIT_RULES = ("confidence", "margin", "entropy")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from diffill.infill.engine import InfillEngine
 from diffill.model.denoiser import MaskedLMDenoiser
 

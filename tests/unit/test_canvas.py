@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+
 from diffill.infill.canvas import CanvasPlan, HealingIndex, build_canvas
 
 

@@ -4,9 +4,10 @@ import shutil
 
 import pytest
 import torch
+from transformers import AutoModelForMaskedLM
+
 from diffill.model.checkpoint import DEFAULT_CHECKPOINT, CheckpointError, load_checkpoint
 from diffill.model.denoiser import MaskedLMDenoiser
-from transformers import AutoModelForMaskedLM
 
 
 def test_shipped_checkpoint_loads_with_plain_transformers():

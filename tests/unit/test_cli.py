@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from diffill.lsp.cli import main
 
 CODE = "def add(a, b):\n    return a + b\n\n\ndef twice(x):\n    return <|fill|>\n"

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+
 from diffill.infill.engine import FillRequest, HoleKind
 from diffill.infill.sampler import Cancelled, StopSignal
 

@@ -4,6 +4,7 @@ import threading
 
 import pytest
 import torch
+
 from diffill.infill.canvas import CanvasPlan, batch_canvases, build_canvas
 from diffill.infill.sampler import Cancelled, SamplerConfig, StopSignal, denoise, score
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+
 from diffill.model.checkpoint import DEFAULT_CHECKPOINT
 from diffill.model.corpus import stdlib_files
 from diffill.model.tokenizer import (
