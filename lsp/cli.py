@@ -12,12 +12,15 @@ import sys
 from diffill.infill import cli as infill_cli
 from diffill.model import cli as model_cli
 
+from . import commands as lsp_commands
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="diffill", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     model_cli.add_commands(sub)
     infill_cli.add_commands(sub)
+    lsp_commands.add_commands(sub)
     return parser
 
 

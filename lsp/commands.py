@@ -1,0 +1,39 @@
+"""`diffill serve` and `diffill bench lsp`: the language server's subcommands."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = sub.add_parser("serve", help="run the language server (stdio unless --tcp)")
+    serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
+    serve.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    serve.set_defaults(func=run_serve)
+
+    bench = sub.add_parser("bench", help="benchmarks")
+    bench_sub = bench.add_subparsers(dest="bench", required=True)
+    lsp = bench_sub.add_parser("lsp", help="drive `diffill serve` over stdio on real files; print JSON")
+    lsp.add_argument("files", nargs="*", help="source files (default: json and textwrap from the stdlib)")
+    lsp.add_argument("--positions", type=int, default=40, help="cursor positions to measure")
+    lsp.add_argument("--seed", type=int, default=0)
+    lsp.add_argument("--deadline-ms", type=int, default=30000, help="server deadline (large: measure, "
+                     "do not cut)")
+    lsp.add_argument("--model", help="checkpoint folder (default: shipped)")
+    lsp.add_argument("--device", default="auto")
+    lsp.add_argument("--dtype", default="auto")
+    lsp.add_argument("--options", default="{}", help="more initializationOptions as JSON, e.g. "
+                     "'{\"lineBudget\": 16, \"sampler\": {\"threshold\": 0.5}}'")
+    lsp.set_defaults(func=run_bench)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from .server import serve
+
+    return serve(args.tcp, args.log_level)
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    from .bench import main
+
+    return main(args)

@@ -1,0 +1,85 @@
+"""Engine requests for each LSP method: what to fill, how much, and how many candidates.
+
+Policy (issue 4): a typed inline request is cheap: one candidate, one line unless the
+syntax plans a block, and then one canvas; an invoked request may fill more (the configured
+number of candidates, a long block canvas by canvas). Completion items stay on one line.
+These functions run in the engine thread (they call the engine).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from enum import StrEnum
+
+from diffill.infill.engine import FillRequest, FillResult, InfillEngine
+from diffill.infill.sampler import StopSignal
+from diffill.infill.syntax import HoleKind, HolePlan
+
+from .config import Settings
+
+MAX_BLOCKS_INVOKED = 4  # canvases an invoked block fill may take
+
+
+class Trigger(StrEnum):
+    TYPED = "typed"  # inline completion while typing (automatic)
+    INVOKED = "invoked"  # inline completion the user asked for
+    COMPLETION = "completion"  # textDocument/completion items
+
+
+def suggestion_request(text: str, offset: int, language: str | None, plan: HolePlan,
+                       trigger: Trigger, settings: Settings) -> FillRequest:
+    kind, multiline = plan.kind, plan.multiline
+    if trigger is Trigger.COMPLETION and multiline:
+        kind, multiline = HoleKind.LINE, False  # a completion list shows one line per item
+    return FillRequest(
+        text=text,
+        start=offset,
+        language=language,
+        n=1 if trigger is Trigger.TYPED else settings.candidates,
+        kind=kind,
+        slots=settings.block_budget if multiline else settings.line_budget,
+        max_blocks=MAX_BLOCKS_INVOKED if trigger is Trigger.INVOKED else 1,
+        sampler=settings.sampler.config(),
+    )
+
+
+def rewrite_request(text: str, start: int, end: int, language: str | None, n: int,
+                    settings: Settings) -> FillRequest:
+    return FillRequest(text=text, start=start, end=end, language=language, n=n,
+                       sampler=settings.sampler.config())
+
+
+def fit(req: FillRequest, engine: InfillEngine) -> FillRequest:
+    """Keep a configured budget inside the model's canvas (with room left for context)."""
+    limit = engine.denoiser.max_canvas // 2
+    if req.slots is not None and req.slots > limit:
+        return replace(req, slots=limit)
+    return req
+
+
+def fill(engine: InfillEngine, req: FillRequest, stop: StopSignal) -> FillResult:
+    return engine.fill(fit(req, engine), stop)
+
+
+def fill_markers(engine: InfillEngine, text: str, marker: str, language: str | None,
+                 settings: Settings, stop: StopSignal) -> list[tuple[int, int, str]]:
+    """(start, end, fill) for every marker, in the coordinates of text, first to last.
+
+    Earlier fills become context for later ones (as `diffill fill --holes` does); each fill
+    gets a fresh `rewriteDeadlineMs` so a document with many holes is not cut short.
+    """
+    edits: list[tuple[int, int, str]] = []
+    shift = 0  # offset in the working text minus offset in the original
+    current, search_from = text, 0
+    while (at := current.find(marker, search_from)) >= 0:
+        current = current[:at] + current[at + len(marker) :]
+        if stop.deadline is not None:
+            stop.deadline = time.monotonic() + settings.rewrite_deadline_ms / 1000
+        req = FillRequest(text=current, start=at, language=language, sampler=settings.sampler.config())
+        filled = engine.fill(req, stop).best or ""
+        current = current[:at] + filled + current[at:]
+        edits.append((at - shift, at - shift + len(marker), filled))
+        shift += len(filled) - len(marker)
+        search_from = at + len(filled)  # never fill a marker the model itself wrote
+    return edits

@@ -1,0 +1,89 @@
+"""`diffill/rewriteRange` and the `diffill.rewrite` / `diffill.fillHoles` commands.
+
+The request answers alternatives for one (possibly multi-line) range of a given document
+version. The commands compute the same edits and apply them with `workspace/applyEdit`,
+as a versioned edit so the client refuses it if the document changed meanwhile.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from lsprotocol import types
+
+from diffill.infill.cli import DEFAULT_MARKER
+
+from . import fills, items
+from .documents import Document
+from .messages import RewriteRangeParams, RewriteRangeResult
+
+if TYPE_CHECKING:
+    from .server import DiffillServer
+
+MAX_N = 8
+
+
+def current(ls: DiffillServer, uri: str, version: int) -> Document | None:
+    """The document if it is open at exactly this version (a stale request gets nothing)."""
+    doc = ls.documents.get(uri)
+    if doc is None or doc.version != version or not ls.settings.enabled_for(doc.language_id):
+        return None
+    return doc
+
+
+async def rewrite_range(ls: DiffillServer, params: RewriteRangeParams) -> RewriteRangeResult:
+    version = params.text_document.version
+    doc = current(ls, params.text_document.uri, version)
+    if doc is None or not ls.worker.ready:
+        return items.empty_rewrite(version)
+    start = doc.offset_at(params.range.start, ls.encoding)
+    end = doc.offset_at(params.range.end, ls.encoding)
+    if start is None or end is None or end < start:
+        return items.empty_rewrite(version)
+    n = min(max(params.n or 1, 1), MAX_N)
+    req = fills.rewrite_request(doc.text, start, end, doc.language, n, ls.settings)
+    result = await ls.worker.run(f"rewrite:{doc.uri}", lambda engine, stop: fills.fill(engine, req, stop),
+                                 ls.settings.rewrite_deadline_ms)
+    if result is None:
+        return items.empty_rewrite(version)
+    ls.stats.add(result)
+    if current(ls, doc.uri, version) is not doc:
+        return items.empty_rewrite(version)
+    return items.rewrite_result(doc, version, result, ls.encoding)
+
+
+async def apply_edit(ls: DiffillServer, edit: types.WorkspaceEdit, label: str) -> bool:
+    response = await ls.workspace_apply_edit_async(types.ApplyWorkspaceEditParams(edit=edit, label=label))
+    return bool(response and response.applied)
+
+
+async def apply_rewrite(ls: DiffillServer, uri: str, version: int, range: types.Range) -> bool:
+    params = RewriteRangeParams(text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+                                range=range)
+    result = await rewrite_range(ls, params)
+    doc = current(ls, uri, version)
+    if not result.edits or doc is None:
+        ls.tell(types.MessageType.Info, "diffill: no rewrite for this selection (model not ready, "
+                "the document changed, or nothing better was found)")
+        return False
+    best = result.edits[0]
+    start = doc.offset_at(best.range.start, ls.encoding)
+    end = doc.offset_at(best.range.end, ls.encoding)
+    assert start is not None and end is not None  # computed from this very version
+    return await apply_edit(ls, items.document_edit(doc, version, [(start, end, best.new_text)], ls.encoding),
+                            "Rewrite with diffill")
+
+
+async def apply_hole_fills(ls: DiffillServer, uri: str, version: int) -> bool:
+    doc = current(ls, uri, version)
+    if doc is None or not ls.worker.ready or DEFAULT_MARKER not in doc.text:
+        return False
+    text, language, settings = doc.text, doc.language, ls.settings
+    edits = await ls.worker.run(
+        f"holes:{uri}",
+        lambda engine, stop: fills.fill_markers(engine, text, DEFAULT_MARKER, language, settings, stop),
+        settings.rewrite_deadline_ms,
+    )
+    if edits is None or current(ls, uri, version) is not doc:
+        return False
+    return await apply_edit(ls, items.document_edit(doc, version, edits, ls.encoding), "Fill diffill holes")

@@ -1,0 +1,208 @@
+"""`diffill serve`: the language server and its handlers (one per LSP method, a few lines each).
+
+Methods: `initialize`, `initialized`, `textDocument/didOpen|didChange|didClose`
+(incremental), `workspace/didChangeConfiguration`, `textDocument/inlineCompletion`,
+`textDocument/completion`, `textDocument/codeAction`, `workspace/executeCommand`
+(`diffill.rewrite`, `diffill.fillHoles`, `diffill.accepted`), and diffill's own
+`diffill/rewriteRange`, `diffill/stats` and `diffill/status` (sent). The work lives in
+suggest.py, rewrite.py and actions.py; the engine runs in worker.py's thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+
+from diffill.infill.engine import InfillEngine
+
+from . import acceptance, actions, logs, rewrite, suggest
+from .config import Settings, load_settings
+from .continuation import ContinuationCache
+from .documents import DocumentStore
+from .messages import (
+    CMD_ACCEPTED,
+    CMD_FILL_HOLES,
+    CMD_REWRITE,
+    REWRITE_RANGE,
+    STATS,
+    RewriteRangeParams,
+    RewriteRangeResult,
+    StatsParams,
+    StatsResult,
+)
+from .positions import UTF16, negotiate
+from .protocol import DiffillProtocol
+from .stats import FillStats
+from .status import StatusReporter
+from .worker import EngineWorker, Loader
+
+log = logging.getLogger(__name__)
+VERSION = "0.1.0"
+
+
+def engine_loader(settings: Settings) -> Loader:
+    def load() -> InfillEngine:
+        from diffill.model.denoiser import MaskedLMDenoiser
+
+        path = Path(settings.model_path).expanduser() if settings.model_path else None
+        return InfillEngine(MaskedLMDenoiser(path, settings.device, settings.dtype))
+
+    return load
+
+
+class DiffillServer(LanguageServer):
+    """Holds the server's state; the handlers below only route to it."""
+
+    def __init__(self) -> None:
+        super().__init__("diffill", VERSION, protocol_cls=DiffillProtocol,
+                         text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+        self.settings = Settings()
+        self.encoding: str = UTF16
+        self.documents = DocumentStore()
+        self.continuation = ContinuationCache()
+        self.stats = FillStats()
+        self.status = StatusReporter(self)
+        self.worker = EngineWorker(self.status.update)
+
+    def start(self, params: types.InitializeParams) -> None:
+        """Negotiate the encoding, read initializationOptions, start loading the model."""
+        self.encoding = negotiate(params.capabilities)
+        self.status.bind(asyncio.get_running_loop())
+        self.configure(params.initialization_options, initial=True)
+
+    def configure(self, raw: Any, initial: bool = False) -> None:
+        previous = self.settings
+        self.settings, problems = load_settings(raw, previous)
+        problem = logs.log_to_file(self.settings.log_file) if initial or (
+            self.settings.log_file != previous.log_file) else None
+        problems += [problem] if problem else []
+        if problems:
+            self.tell(types.MessageType.Warning, "diffill: settings ignored: " + "; ".join(problems)
+                      + ". Fix them in the editor's diffill settings; defaults are used meanwhile.")
+        if initial or self.settings.model_key() != previous.model_key():
+            label = self.settings.model_path or "the default model"
+            self.worker.load(engine_loader(self.settings), label)
+
+    def tell(self, kind: types.MessageType, message: str) -> None:
+        log.warning("%s", message)
+        self.window_show_message(types.ShowMessageParams(type=kind, message=message))
+
+    def close(self, uri: str) -> None:
+        self.documents.close(uri)
+        self.continuation.forget(uri)
+        for purpose in ("inline", "completion", "rewrite", "holes"):
+            self.worker.cancel(f"{purpose}:{uri}")
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        # Errors inside requests reach the client in the response; the rest only goes to the log
+        # (pygls would pop up a message for every malformed notification).
+        log.error("%s: %s", getattr(source, "__name__", source), error)
+
+
+SERVER = DiffillServer()
+
+
+@SERVER.feature(types.INITIALIZE)
+def initialize(ls: DiffillServer, params: types.InitializeParams) -> None:
+    """Read settings and start loading the model in the background."""
+    ls.start(params)
+
+
+@SERVER.feature(types.INITIALIZED)
+def initialized(ls: DiffillServer, params: types.InitializedParams) -> None:
+    """Send the current status (and progress while the model loads)."""
+    ls.status.start()
+
+
+@SERVER.feature(types.TEXT_DOCUMENT_DID_OPEN)
+def did_open(ls: DiffillServer, params: types.DidOpenTextDocumentParams) -> None:
+    """Track the document."""
+    ls.documents.open(params.text_document)
+
+
+@SERVER.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+def did_change(ls: DiffillServer, params: types.DidChangeTextDocumentParams) -> None:
+    """Apply incremental changes (and edit the syntax tree)."""
+    ls.documents.change(params, ls.encoding)
+
+
+@SERVER.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+def did_close(ls: DiffillServer, params: types.DidCloseTextDocumentParams) -> None:
+    """Forget the document and stop its work."""
+    ls.close(params.text_document.uri)
+
+
+@SERVER.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+def did_change_configuration(ls: DiffillServer, params: types.DidChangeConfigurationParams) -> None:
+    """Merge the new settings; reload the model only if its settings changed."""
+    ls.configure(params.settings)
+
+
+@SERVER.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
+async def inline_completion(
+    ls: DiffillServer, params: types.InlineCompletionParams
+) -> list[types.InlineCompletionItem]:
+    """Ghost text at the cursor."""
+    return await suggest.inline(ls, params)
+
+
+@SERVER.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(resolve_provider=False))
+async def completion(ls: DiffillServer, params: types.CompletionParams) -> types.CompletionList:
+    """Completion items from the same engine, for clients without inline completion."""
+    return await suggest.completion(ls, params)
+
+
+@SERVER.feature(REWRITE_RANGE)
+async def rewrite_range(ls: DiffillServer, params: RewriteRangeParams) -> RewriteRangeResult:
+    """Multi-line rewrite of a range (an inline item's range must stay on one line)."""
+    return await rewrite.rewrite_range(ls, params)
+
+
+@SERVER.feature(types.TEXT_DOCUMENT_CODE_ACTION,
+                types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.RefactorRewrite]))
+def code_action(ls: DiffillServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+    """'Rewrite with diffill' for a selection; 'Fill holes' when the document has markers."""
+    return actions.code_actions(ls, params)
+
+
+@SERVER.command(CMD_REWRITE)
+async def rewrite_command(ls: DiffillServer, uri: str, version: int, range: types.Range) -> bool:
+    """Rewrite the range and apply the best edit through workspace/applyEdit."""
+    return await rewrite.apply_rewrite(ls, uri, version, range)
+
+
+@SERVER.command(CMD_FILL_HOLES)
+async def fill_holes_command(ls: DiffillServer, uri: str, version: int) -> bool:
+    """Fill every hole marker and apply the edits through workspace/applyEdit."""
+    return await rewrite.apply_hole_fills(ls, uri, version)
+
+
+@SERVER.command(CMD_ACCEPTED)
+def accepted_command(ls: DiffillServer, event: dict[str, Any]) -> bool:
+    """The user accepted a suggestion: append it to the local acceptance log."""
+    return acceptance.record(ls.settings.acceptance_log, event)
+
+
+@SERVER.feature(STATS)
+def stats(ls: DiffillServer, params: StatsParams | None) -> StatsResult:
+    """Engine figures and memory, for `diffill bench lsp`."""
+    return ls.stats.summary(ls.worker.state, ls.worker.cancelled, reset=bool(params and params.reset))
+
+
+def serve(tcp: str | None = None, log_level: str = "INFO") -> int:
+    """Run until the client exits; 2 when --tcp is not HOST:PORT."""
+    logs.setup(log_level)
+    if tcp:
+        host, _, port = tcp.rpartition(":")
+        if not port.isdigit():
+            log.error("--tcp wants HOST:PORT, got %r", tcp)
+            return 2
+        SERVER.start_tcp(host.strip("[]") or "127.0.0.1", int(port))
+    else:
+        SERVER.start_io()
+    return 0

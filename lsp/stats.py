@@ -1,0 +1,75 @@
+"""Fill statistics for `diffill/stats` (used by `diffill bench lsp`): engine time, steps, memory."""
+
+from __future__ import annotations
+
+import os
+import resource
+import statistics
+import threading
+from collections import deque
+
+from diffill.infill.engine import FillResult
+
+from .messages import StatsResult
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def rss_mb() -> float:
+    """Resident set size now (Linux /proc), else the peak."""
+    try:
+        with open("/proc/self/statm") as fh:
+            pages = int(fh.read().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return peak_rss_mb()
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+class FillStats:
+    """The last fills the engine ran (bounded, so memory stays flat)."""
+
+    def __init__(self, keep: int = 2000) -> None:
+        self._lock = threading.Lock()
+        self.results: deque[FillResult] = deque(maxlen=keep)
+        self.continued = 0
+        self._cancelled_before = 0  # the worker's count at the last reset
+
+    def add(self, result: FillResult) -> None:
+        with self._lock:
+            self.results.append(result)
+
+    def summary(self, state: str, cancelled: int, reset: bool = False) -> StatsResult:
+        """Figures since the last reset; cancelled is the worker's running count."""
+        with self._lock:
+            results = list(self.results)
+            continued = self.continued
+            cancelled_since = cancelled - self._cancelled_before
+            if reset:
+                self.results.clear()
+                self.continued = 0
+                self._cancelled_before = cancelled
+        ran = [r for r in results if not r.cached]
+        ms = [r.ms for r in ran]
+        return StatsResult(
+            state=state,
+            fills=len(results),
+            cancelled=cancelled_since,
+            continued=continued,
+            cached=len(results) - len(ran),
+            engine_ms_p50=round(percentile(ms, 0.5), 1),
+            engine_ms_p95=round(percentile(ms, 0.95), 1),
+            steps_mean=round(statistics.fmean([r.steps for r in ran]), 2) if ran else 0.0,
+            tokens_per_forward_mean=round(statistics.fmean([r.tokens_per_forward for r in ran]), 2)
+            if ran else 0.0,
+            rss_mb=round(rss_mb(), 1),
+            peak_rss_mb=round(max(peak_rss_mb(), rss_mb()), 1),
+        )

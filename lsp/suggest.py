@@ -1,0 +1,83 @@
+"""`textDocument/inlineCompletion` and `textDocument/completion`: suggestions at the cursor.
+
+Anything that cannot be answered now (model not ready, unknown document, a position that is
+not in the document, a language that is switched off, a superseded or late request, an
+edit while the engine ran) is answered empty, never with an error.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+
+from diffill.infill.syntax import plan_hole
+
+from . import fills, items
+from .documents import Document
+from .fills import Trigger
+
+if TYPE_CHECKING:
+    from .server import DiffillServer
+
+
+def locate(ls: DiffillServer, uri: str, position: types.Position) -> tuple[Document, int] | None:
+    """The document and offset of a request position, if the server can serve it."""
+    doc = ls.documents.get(uri)
+    if doc is None or not ls.settings.enabled_for(doc.language_id):
+        return None
+    offset = doc.offset_at(position, ls.encoding)
+    return None if offset is None else (doc, offset)
+
+
+async def fills_at(ls: DiffillServer, doc: Document, offset: int, trigger: Trigger) -> list[str] | None:
+    """Candidate fills best first; None when superseded, late, stale or the model is not ready."""
+    if not ls.worker.ready:
+        return None
+    text, version = doc.text, doc.version
+    plan = plan_hole(text, offset, doc.language, doc.tree)
+    req = fills.suggestion_request(text, offset, doc.language, plan, trigger, ls.settings)
+    key = f"{'completion' if trigger is Trigger.COMPLETION else 'inline'}:{doc.uri}"
+    result = await ls.worker.run(key, lambda engine, stop: fills.fill(engine, req, stop),
+                                 ls.settings.deadline_ms)
+    if result is None:
+        return None
+    ls.stats.add(result)
+    if ls.documents.get(doc.uri) is not doc or doc.version != version:
+        return None  # the document changed while the engine ran: the answer is for old text
+    return [c.text for c in result.candidates if c.text]
+
+
+def acceptance_args(ls: DiffillServer, doc: Document, trigger: Trigger) -> dict[str, Any] | None:
+    if not ls.settings.acceptance_log:
+        return None
+    return {"uri": doc.uri, "languageId": doc.language_id, "trigger": trigger.value}
+
+
+async def inline(ls: DiffillServer, params: types.InlineCompletionParams) -> list[types.InlineCompletionItem]:
+    found = locate(ls, params.text_document.uri, params.position)
+    if found is None:
+        return []
+    doc, offset = found
+    invoked = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
+    trigger = Trigger.INVOKED if invoked else Trigger.TYPED
+    accepted = acceptance_args(ls, doc, trigger)
+    if not invoked and (rest := ls.continuation.rest(doc.uri, doc.text, offset)) is not None:
+        ls.stats.continued += 1  # the user typed what the last suggestion begins with
+        return items.inline_items(doc, offset, [rest], ls.encoding, accepted)
+    text = doc.text
+    suggestions = await fills_at(ls, doc, offset, trigger)
+    if not suggestions:
+        return []
+    ls.continuation.remember(doc.uri, text, offset, suggestions[0])
+    return items.inline_items(doc, offset, suggestions, ls.encoding, accepted)
+
+
+async def completion(ls: DiffillServer, params: types.CompletionParams) -> types.CompletionList:
+    found = locate(ls, params.text_document.uri, params.position)
+    suggestions = await fills_at(ls, *found, Trigger.COMPLETION) if found is not None else None
+    if found is None or not suggestions:
+        return types.CompletionList(is_incomplete=True, items=[])
+    # Incomplete: the next keystroke changes the context, so the client should ask again.
+    return types.CompletionList(is_incomplete=True,
+                                items=items.completion_items(*found, suggestions, ls.encoding))
