@@ -13,12 +13,15 @@ import json
 import sys
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from diffill.model.checkpoint import CheckpointError
+from diffill.model.errors import CheckpointError
 
-from .engine import FillRequest, FillResult, InfillEngine
-from .sampler import COMMIT_RULES, SamplerConfig
+from .api import COMMIT_RULES, FillRequest, FillResult, SamplerConfig
 from .syntax import language_for
+
+if TYPE_CHECKING:  # torch-heavy: imported when a command needs the model
+    from .engine import InfillEngine
 
 EXIT_OK, EXIT_CHANGES, EXIT_INPUT, EXIT_MODEL = 0, 1, 2, 3
 MAX_FILE_BYTES = 2_000_000
@@ -50,6 +53,8 @@ def sampler_from(args: argparse.Namespace) -> SamplerConfig:
 
 def load_engine(args: argparse.Namespace) -> InfillEngine:
     from diffill.model.denoiser import MaskedLMDenoiser
+
+    from .engine import InfillEngine
 
     return InfillEngine(MaskedLMDenoiser(args.model, args.device, args.dtype))
 

@@ -11,54 +11,20 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 import torch
 
 from diffill.model.denoiser import Denoiser
 
 from . import postprocess
+from .api import Cancelled, Candidate, FillRequest, FillResult, StopSignal
 from .canvas import CanvasPlan, HealingIndex, batch_canvases, build_canvas
 from .drafts import buffer_drafts, pseudo_log_likelihood
-from .sampler import Cancelled, SamplerConfig, StopSignal, denoise
+from .sampler import denoise
 from .syntax import HoleKind, HolePlan, introduces_errors, plan_hole
 
-
-@dataclass(frozen=True)
-class FillRequest:
-    text: str  # the whole buffer
-    start: int  # character offset of the cursor (or range start)
-    end: int | None = None  # range end for a rewrite; None for a cursor
-    language: str | None = None  # tree-sitter language id; None: plain text
-    n: int = 1  # candidates to return
-    kind: HoleKind | None = None  # force a hole kind (None: from syntax)
-    slots: int | None = None  # force the hole budget in tokens (None: from the kind)
-    max_blocks: int = 4  # canvases a long hole may take, block by block
-    drafts: bool = True  # also propose continuations found in the buffer (single-line holes)
-    sampler: SamplerConfig = field(default_factory=SamplerConfig)
-
-
-@dataclass
-class Candidate:
-    text: str  # replacement for text[start:end]
-    logprob: float
-    syntax_ok: bool
-
-
-@dataclass
-class FillResult:
-    start: int
-    end: int
-    kind: HoleKind
-    candidates: list[Candidate]  # best first; empty when nothing worth showing
-    steps: int = 0  # forward passes
-    tokens_per_forward: float = 0.0
-    ms: float = 0.0
-    cached: bool = False
-
-    @property
-    def best(self) -> str | None:
-        return self.candidates[0].text if self.candidates else None
+__all__ = ["Candidate", "Cancelled", "FillRequest", "FillResult", "InfillEngine", "StopSignal"]
 
 
 class InfillEngine:
@@ -101,7 +67,8 @@ class InfillEngine:
             self.cache.move_to_end(key)
             return replace(self.cache[key], cached=True, ms=(time.perf_counter() - t0) * 1000)
 
-        texts, logprobs, steps, committed = self.denoise_blocks(req, plan, slots, end, stop)
+        texts, logprobs, steps, tokens_per_forward, hurried = self.denoise_blocks(
+            req, plan, slots, end, stop)
         after = req.text[end:]
         line_start = req.text.rfind("\n", 0, req.start) + 1
         at_line_start = not req.text[line_start : req.start].strip()
@@ -116,15 +83,15 @@ class InfillEngine:
             ok = not introduces_errors(req.text, filled, req.language)
             candidates.append(Candidate(fill, lp, ok))
         candidates.sort(key=lambda c: (c.syntax_ok, c.logprob), reverse=True)
-        n_rows = max(len(texts), 1)
         result = FillResult(
             start=req.start,
             end=end,
             kind=plan.kind,
             candidates=candidates[: req.n],
             steps=steps,
-            tokens_per_forward=committed / max(steps * n_rows, 1),
+            tokens_per_forward=tokens_per_forward,
             ms=(time.perf_counter() - t0) * 1000,
+            hurried=hurried,
         )
         self.cache[key] = result
         if len(self.cache) > self.cache_size:
@@ -149,8 +116,11 @@ class InfillEngine:
 
     def denoise_blocks(
         self, req: FillRequest, plan: HolePlan, slots: int, end: int, stop: StopSignal | None
-    ) -> tuple[list[str], list[float], int, int]:
-        """Raw fill texts of every candidate; long holes continue canvas by canvas."""
+    ) -> tuple[list[str], list[float], int, float, bool]:
+        """Raw fill texts of every candidate; long holes continue canvas by canvas.
+
+        Returns (texts, scores, forward passes, tokens per denoising pass and row, hurried).
+        """
         d = self.denoiser
         n = max(1, req.n)
         sampler = req.sampler
@@ -159,7 +129,8 @@ class InfillEngine:
         texts = [""] * n
         logprobs = [0.0] * n
         done = [False] * n
-        steps = committed = 0
+        steps = committed = slot_passes = 0
+        hurried = False
         text = req.text[: req.start] + req.text[end:]
         for block in range(req.max_blocks if plan.multiline else 1):
             rows = [i for i in range(n) if not done[i]]
@@ -181,7 +152,11 @@ class InfillEngine:
                              stop, allowed)
             steps += result.steps
             committed += result.committed
-            if block == 0 and req.drafts and not plan.multiline:
+            slot_passes += result.steps * len(rows)
+            hurried = hurried or result.hurried
+            if block == 0 and req.drafts and not plan.multiline and not hurried:
+                if stop is not None and stop.cancelled():
+                    raise Cancelled()
                 draft_texts, draft_scores, model_scores = self.score_with_drafts(
                     req, end, ids, attention, positions, healed[0])
                 if draft_texts:
@@ -202,7 +177,7 @@ class InfillEngine:
                     done[i] = True
             if all(done):
                 break
-        return texts, logprobs, steps, committed
+        return texts, logprobs, steps, committed / max(slot_passes, 1), hurried
 
     def score_with_drafts(
         self, req: FillRequest, end: int, filled: torch.Tensor, attention: torch.Tensor,

@@ -12,44 +12,17 @@ steps; when either fires it returns None rather than a half-denoised canvas.
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 
 from diffill.model.denoiser import Denoiser
 
-COMMIT_RULES = ("confidence", "margin", "entropy")
+from .api import COMMIT_RULES, Cancelled, SamplerConfig, StopSignal
 
-
-@dataclass(frozen=True)
-class SamplerConfig:
-    rule: str = "confidence"  # how open slots are scored: confidence | margin | entropy
-    threshold: float = 0.9  # commit every open slot scoring at least this (>= 1 per step)
-    temperature: float = 0.0  # 0: greedy argmax; > 0 samples
-    top_p: float = 1.0  # nucleus size when sampling
-    remask_below: float = 0.0  # re-mask committed slots whose probability falls below this
-    max_remasks: int = 8  # cap on re-masks per request
-    max_steps: int = 64  # hard cap on forward passes
-    seed: int = 0  # sampling seed (deterministic results under a seed)
-
-
-class Cancelled(Exception):
-    """The request was cancelled or ran past its deadline between steps."""
-
-
-@dataclass
-class StopSignal:
-    """Cancel flag and deadline checked between denoising steps."""
-
-    cancel: threading.Event = field(default_factory=threading.Event)
-    deadline: float | None = None  # time.monotonic() value
-
-    def fired(self) -> bool:
-        return self.cancel.is_set() or (self.deadline is not None and time.monotonic() > self.deadline)
-
+__all__ = ["COMMIT_RULES", "Cancelled", "SamplerConfig", "StopSignal", "SampleResult", "denoise", "score"]
 
 @dataclass
 class SampleResult:
@@ -58,6 +31,7 @@ class SampleResult:
     steps: int  # forward passes
     committed: int  # slot commits over all candidates (re-masked slots count again)
     ms: float
+    hurried: bool = False  # the deadline forced the last open slots in at once
 
     @property
     def tokens_per_forward(self) -> float:
@@ -116,9 +90,23 @@ def denoise(
     remasks = 0
     steps = committed = 0
     bias = torch.zeros(1, 1, 1)
+    hurried = False
+    choice = torch.zeros(n, k, dtype=torch.long)  # (N, K) last step's prediction per slot
+    choice_p = torch.ones(n, k)
     while True:
-        if stop is not None and stop.fired():
+        if stop is not None and stop.cancelled():
             raise Cancelled()
+        if stop is not None and stop.expired():
+            if steps == 0:
+                raise Cancelled()  # nothing computed yet: there is no fill to return
+            # Out of time: open slots take the last step's predictions, no further forward.
+            still_open = canvas[:, pos] == mask_id
+            rows, cols = torch.nonzero(still_open, as_tuple=True)
+            canvas[rows, pos[cols]] = choice[rows, cols]
+            token_logp[rows, cols] = choice_p[rows, cols].clamp_min(1e-12).log()
+            committed += len(rows)
+            hurried = True
+            break
         slots = canvas[:, pos]  # (N, K)
         open_ = slots == mask_id
         logits = denoiser.logits(canvas, attention, positions)  # (N, K, V)
@@ -168,4 +156,5 @@ def denoise(
         steps=steps,
         committed=committed,
         ms=(time.perf_counter() - start) * 1000,
+        hurried=hurried,
     )

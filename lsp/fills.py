@@ -11,12 +11,15 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from diffill.infill.engine import FillRequest, FillResult, InfillEngine
-from diffill.infill.sampler import StopSignal
+from diffill.infill.api import FillRequest, FillResult, StopSignal
 from diffill.infill.syntax import HoleKind, HolePlan
 
 from .config import Settings
+
+if TYPE_CHECKING:  # the engine pulls in torch; it is loaded in the background
+    from diffill.infill.engine import InfillEngine
 
 MAX_BLOCKS_INVOKED = 4  # canvases an invoked block fill may take
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from lsprotocol import types
 
-from diffill.infill.engine import FillResult
+from diffill.infill.api import FillResult
 
 from .documents import Document
 from .messages import CMD_ACCEPTED, RewriteEdit, RewriteRangeResult

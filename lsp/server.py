@@ -13,12 +13,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
-
-from diffill.infill.engine import InfillEngine
 
 from . import acceptance, actions, logs, rewrite, suggest
 from .config import Settings, load_settings
@@ -41,12 +39,18 @@ from .stats import FillStats
 from .status import StatusReporter
 from .worker import EngineWorker, Loader
 
+if TYPE_CHECKING:
+    from diffill.infill.engine import InfillEngine
+
 log = logging.getLogger(__name__)
 VERSION = "0.1.0"
 
 
 def engine_loader(settings: Settings) -> Loader:
     def load() -> InfillEngine:
+        # Heavy imports (torch, transformers) happen here, in the loader thread, so the
+        # server answers `initialize` at once.
+        from diffill.infill.engine import InfillEngine
         from diffill.model.denoiser import MaskedLMDenoiser
 
         path = Path(settings.model_path).expanduser() if settings.model_path else None

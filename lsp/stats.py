@@ -8,7 +8,7 @@ import statistics
 import threading
 from collections import deque
 
-from diffill.infill.engine import FillResult
+from diffill.infill.api import FillResult
 
 from .messages import StatsResult
 

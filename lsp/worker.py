@@ -17,16 +17,18 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from diffill.infill.engine import InfillEngine
-from diffill.infill.sampler import Cancelled, StopSignal
+from diffill.infill.api import Cancelled, StopSignal
+
+if TYPE_CHECKING:  # the engine pulls in torch: imported by the loader thread, not at start-up
+    from diffill.infill.engine import InfillEngine
 
 from .messages import BUSY, ERROR, LOADING, READY
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-Loader = Callable[[], InfillEngine]
+Loader = Callable[[], "InfillEngine"]
 StateCallback = Callable[[str, str | None], None]
 
 

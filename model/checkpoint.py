@@ -18,14 +18,15 @@ from tokenizers import Tokenizer
 from transformers import ModernBertConfig, ModernBertForMaskedLM
 from transformers.utils import logging as hf_logging
 
+from .errors import CheckpointError
+from .paths import DEFAULT_CHECKPOINT
 from .tokenizer import BOS, EOS, MASK, NULL, PAD, load_tokenizer
 
-DEFAULT_CHECKPOINT = Path(__file__).with_name("default")
+__all__ = [
+    "DEFAULT_CHECKPOINT", "CheckpointError", "DenoiserMeta", "ModelSize", "count_parameters",
+    "load_checkpoint", "new_model", "save_checkpoint",
+]
 REQUIRED_FILES = ("config.json", "model.safetensors", "tokenizer.json", "diffill.json")
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint folder is missing, incomplete or corrupt; the message says which."""
 
 
 @dataclass

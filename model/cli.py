@@ -8,7 +8,8 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from .checkpoint import DEFAULT_CHECKPOINT, CheckpointError, count_parameters, load_checkpoint
+from .errors import CheckpointError
+from .paths import DEFAULT_CHECKPOINT
 
 DEFAULT_DATA = Path("data")
 
@@ -73,6 +74,8 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def checkpoint_info(path: Path) -> dict[str, object]:
+    from .checkpoint import count_parameters, load_checkpoint
+
     model, tok, meta = load_checkpoint(path)
     cfg = model.config
     return {
@@ -150,7 +153,7 @@ def run_tokenizer(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from .checkpoint import save_checkpoint
+    from .checkpoint import load_checkpoint, save_checkpoint
 
     model, tok, meta = load_checkpoint(args.checkpoint)
     save_checkpoint(args.out, model, tok, meta)

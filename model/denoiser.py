@@ -108,7 +108,7 @@ class MaskedLMDenoiser:
         if threads:
             torch.set_num_threads(int(threads))
 
-    @torch.inference_mode()
+    @torch.no_grad()  # not inference_mode: callers edit the returned logits in place
     def logits(
         self, canvas: torch.Tensor, attention: torch.Tensor, positions: torch.Tensor
     ) -> torch.Tensor:

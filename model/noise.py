@@ -35,10 +35,12 @@ class NoiseConfig:
     p_rest_of_line: float = 0.30  # shares of hole shapes; the rest is random spans
     p_line: float = 0.30
     p_block: float = 0.25
-    p_mdlm: float = 0.10  # share of plain masked-diffusion windows (no hole)
+    p_mdlm: float = 0.15  # share of plain masked-diffusion windows (no hole)
     p_replace_example: float = 0.3  # share of examples with uniform noise in visible slots
     replace_rate: float = 0.15  # share of visible slots replaced in those examples
     t_min: float = 0.05  # lower bound of the mask rate t
+    null_weight: float = 0.25  # loss weight of null (empty-slot) targets: easy, and plentiful
+    p_tight_budget: float = 0.5  # share of holes padded with only a few nulls (0..4)
     min_suffix_share: float = 0.15  # of the context budget, when the file has that much suffix
     max_suffix_share: float = 0.5
 
@@ -173,8 +175,12 @@ class ExampleMaker:
         middle = self.encode(text[begin:end])
         if not middle or len(middle) > budget:
             return None
-        # Slots: the middle plus null padding up to a random budget.
-        slots = self.rng.randint(len(middle), budget)
+        # Slots: the middle plus null padding, either a few nulls or up to the full budget,
+        # so the model learns both where a middle ends and how a long empty tail looks.
+        if self.rng.random() < self.cfg.p_tight_budget:
+            slots = min(budget, len(middle) + self.rng.randint(0, 4))
+        else:
+            slots = self.rng.randint(len(middle), budget)
         context = self.cfg.canvas - slots - 2
         prefix_text, suffix_text = text[:begin], text[end:]
         # Encode only a window of context (about 6 bytes/token is generous) for speed.
@@ -198,7 +204,8 @@ class ExampleMaker:
         for i, (tgt, w) in enumerate(zip(truth, weights, strict=True)):
             if w > 0:
                 targets[n_before + i] = tgt
-                loss_w[n_before + i] = w / slots
+                scale = self.cfg.null_weight if tgt == NULL else 1.0
+                loss_w[n_before + i] = scale * w / slots
         return Example(input_ids, targets, loss_w)
 
     def corrupt_slots(self, truth: list[int]) -> tuple[list[int], list[float]]:

@@ -83,3 +83,23 @@ def test_scores():
     assert ent[0, 0] > ent[0, 1]
     with pytest.raises(ValueError):
         score(probs, "vibes")
+
+
+class ExpiresAfterFirstStep(StopSignal):
+    """A deadline that passes right after the first forward pass (deterministic)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.checks = 0
+
+    def expired(self) -> bool:
+        self.checks += 1
+        return self.checks > 1
+
+
+def test_deadline_finishes_with_a_complete_fill(denoiser):
+    cv, ids, att = canvas_for(denoiser, slots=16)
+    res = denoise(denoiser, ids, att, cv.slot_positions, SamplerConfig(threshold=1.01),
+                  ExpiresAfterFirstStep())
+    assert res.hurried and res.steps == 1
+    assert denoiser.ids.mask not in res.slots[0]  # never a half-denoised canvas

@@ -1,0 +1,31 @@
+/**
+ * `diffill.*` settings: the server's own keys (sent as initializationOptions and with
+ * workspace/didChangeConfiguration) and the client's `diffill.server.*` (how to start it).
+ */
+import * as vscode from 'vscode';
+import type { Executable } from 'vscode-languageclient/node';
+
+/** The server's configuration keys, camelCase and the same in every editor (docs/BENCHMARKS_LSP.md). */
+const SERVER_KEYS = [
+  'modelPath', 'device', 'dtype', 'deadlineMs', 'rewriteDeadlineMs', 'lineBudget', 'blockBudget',
+  'sampler', 'candidates', 'enabledLanguages', 'logFile', 'acceptanceLog',
+] as const;
+
+/** Every server key with its current value (defaults included), so a key reset in the UI resets the server too. */
+export function serverSettings(): Record<string, unknown> {
+  const config = vscode.workspace.getConfiguration('diffill');
+  const settings = Object.fromEntries(SERVER_KEYS.map((key) => [key, config.get(key)]));
+  return JSON.parse(JSON.stringify(settings)) as Record<string, unknown>;  // plain JSON, no proxies
+}
+
+/** `<pythonPath> -m diffill.lsp.cli serve` when a Python is set, else `<path> serve`; stdio transport. */
+export function serverExecutable(): Executable {
+  const config = vscode.workspace.getConfiguration('diffill.server');
+  const python = config.get<string>('pythonPath', '').trim();
+  const extra = config.get<string[]>('args', []);
+  const env = { ...process.env, ...config.get<Record<string, string>>('env', {}) };
+  // No `transport` field: the client would append `--stdio`, which `diffill serve` does not take.
+  return python
+    ? { command: python, args: ['-m', 'diffill.lsp.cli', 'serve', ...extra], options: { env } }
+    : { command: config.get<string>('path', 'diffill').trim() || 'diffill', args: ['serve', ...extra], options: { env } };
+}

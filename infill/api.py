@@ -1,0 +1,90 @@
+"""The engine's request and result types and its stop controls, free of torch.
+
+Callers (the CLI, the language server) import these cheaply at start-up; the engine and
+the model, which pull in torch, load later.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+from .syntax import HoleKind
+
+COMMIT_RULES = ("confidence", "margin", "entropy")
+
+
+@dataclass(frozen=True)
+class SamplerConfig:
+    rule: str = "confidence"  # how open slots are scored: confidence | margin | entropy
+    threshold: float = 0.9  # commit every open slot scoring at least this (>= 1 per step)
+    temperature: float = 0.0  # 0: greedy argmax; > 0 samples
+    top_p: float = 1.0  # nucleus size when sampling
+    remask_below: float = 0.0  # re-mask committed slots whose probability falls below this
+    max_remasks: int = 8  # cap on re-masks per request
+    max_steps: int = 64  # hard cap on forward passes
+    seed: int = 0  # sampling seed (deterministic results under a seed)
+
+
+class Cancelled(Exception):
+    """The request was cancelled or ran past its deadline between steps."""
+
+
+@dataclass
+class StopSignal:
+    """Cancel flag and deadline checked between denoising steps.
+
+    A cancel abandons the request (Cancelled). A deadline finishes it: the open slots take
+    the last step's predictions, so the caller still gets a complete fill, just a rougher one.
+    """
+
+    cancel: threading.Event = field(default_factory=threading.Event)
+    deadline: float | None = None  # time.monotonic() value
+
+    def cancelled(self) -> bool:
+        return self.cancel.is_set()
+
+    def expired(self) -> bool:
+        return self.deadline is not None and time.monotonic() > self.deadline
+
+    def fired(self) -> bool:
+        return self.cancelled() or self.expired()
+
+
+@dataclass(frozen=True)
+class FillRequest:
+    text: str  # the whole buffer
+    start: int  # character offset of the cursor (or range start)
+    end: int | None = None  # range end for a rewrite; None for a cursor
+    language: str | None = None  # tree-sitter language id; None: plain text
+    n: int = 1  # candidates to return
+    kind: HoleKind | None = None  # force a hole kind (None: from syntax)
+    slots: int | None = None  # force the hole budget in tokens (None: from the kind)
+    max_blocks: int = 4  # canvases a long hole may take, block by block
+    drafts: bool = True  # also propose continuations found in the buffer (single-line holes)
+    sampler: SamplerConfig = field(default_factory=SamplerConfig)
+
+
+@dataclass
+class Candidate:
+    text: str  # replacement for text[start:end]
+    logprob: float
+    syntax_ok: bool
+
+
+@dataclass
+class FillResult:
+    start: int
+    end: int
+    kind: HoleKind
+    candidates: list[Candidate]  # best first; empty when nothing worth showing
+    steps: int = 0  # forward passes
+    tokens_per_forward: float = 0.0
+    ms: float = 0.0
+    cached: bool = False
+    hurried: bool = False  # the deadline cut denoising short (see StopSignal)
+
+    @property
+    def best(self) -> str | None:
+        return self.candidates[0].text if self.candidates else None

@@ -1,0 +1,280 @@
+// The VS Code extension end to end, in real VS Code: code-server with the built .vsix installed,
+// driven by headless Chromium (playwright-core), against the real `diffill serve` and shipped model.
+//
+// It opens a Python file from a fixture workspace, types, waits for ghost text, accepts the next
+// word with VS Code's own Ctrl+Right and the rest with Tab, and checks the saved file against what
+// a second diffill server answers for the same text (tests/editors/reference.py: greedy, one thread,
+// so the same question gets the same answer). Then it selects a line, runs "diffill: Rewrite
+// Selection" from the command palette and checks the file against the server's rewrite.
+// Screenshots go to $ARTIFACTS. Run it through tests/editors/run_vscode_e2e.sh.
+//
+// Environment: CODE_SERVER (its bin), VSIX, DIFFILL_PYTHON (a Python with diffill), ARTIFACTS,
+// optional CHROMIUM (default /usr/bin/chromium), KEEP_WORKDIR=1.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const FIXTURE = join(HERE, 'fixtures', 'workspace');
+const FILE = 'arith.py';
+const TYPE_LINE = 10; // 1-based: "    return " in mul(); the test types "a" at its end
+const REWRITE_LINE = 6; // 1-based: "    return a - b" in sub(), selected whole and rewritten
+
+const env = (name, fallback) => {
+  const value = process.env[name] ?? fallback;
+  if (value === undefined) throw new Error(`set ${name}`);
+  return value;
+};
+const CODE_SERVER = env('CODE_SERVER');
+const VSIX = env('VSIX');
+const PYTHON = env('DIFFILL_PYTHON');
+const ARTIFACTS = env('ARTIFACTS', join(HERE, 'artifacts', 'vscode'));
+const CHROMIUM = env('CHROMIUM', '/usr/bin/chromium');
+
+const started = Date.now();
+const say = (message) => console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)}s] ${message}`);
+
+function check(ok, message) {
+  if (!ok) throw new Error(`assertion failed: ${message}`);
+  say(`ok: ${message}`);
+}
+
+/** The server's own answers for `text`, from a separate `diffill serve` (reference.py). */
+function reference(spec, work) {
+  const file = join(work, `spec-${Date.now()}.json`);
+  writeFileSync(file, JSON.stringify(spec));
+  const run = spawnSync(PYTHON, [join(HERE, 'reference.py'), file], {
+    encoding: 'utf8', env: { ...process.env, DIFFILL_THREADS: '1' }, timeout: 300_000,
+  });
+  if (run.status !== 0) throw new Error(`reference.py failed: ${run.stderr.slice(-2000)}`);
+  return JSON.parse(run.stdout.trim().split('\n').pop());
+}
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    }).on('error', reject);
+  });
+}
+
+async function waitFor(what, probe, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < deadline) {
+    try {
+      last = await probe();
+      if (last) return last;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what} (last: ${last})`);
+}
+
+function settings(work) {
+  return {
+    // The extension under test: the real server from this checkout, one torch thread, patient deadlines.
+    'diffill.server.pythonPath': PYTHON,
+    'diffill.server.env': { DIFFILL_THREADS: '1' },
+    'diffill.deadlineMs': 60000,
+    'diffill.rewriteDeadlineMs': 120000,
+    'diffill.acceptanceLog': join(ARTIFACTS, 'accepted.jsonl'),
+    'diffill.logFile': join(ARTIFACTS, 'server.log'),
+    'diffill.trace.server': 'messages',
+    // A quiet VS Code: nothing else pops up over the editor or takes Tab.
+    'workbench.startupEditor': 'none',
+    'workbench.tips.enabled': false,
+    'workbench.enableExperiments': false,
+    'workbench.welcomePage.walkthroughs.openOnInstall': false,
+    'extensions.ignoreRecommendations': true,
+    'extensions.autoCheckUpdates': false,
+    'extensions.autoUpdate': false,
+    'update.mode': 'none',
+    'telemetry.telemetryLevel': 'off',
+    'security.workspace.trust.enabled': false,
+    'chat.disableAIFeatures': true,
+    'editor.quickSuggestions': { other: 'off', comments: 'off', strings: 'off' },
+    'editor.suggestOnTriggerCharacters': false,
+    'editor.wordBasedSuggestions': 'off',
+    'editor.inlineSuggest.enabled': true,
+    'editor.minimap.enabled': false,
+    'files.autoSave': 'off',
+    'files.trimTrailingWhitespace': false,
+    'files.insertFinalNewline': false,
+    'git.enabled': false,
+    'python.languageServer': 'None',
+  };
+}
+
+async function main() {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  for (const f of ['accepted.jsonl', 'server.log']) rmSync(join(ARTIFACTS, f), { force: true });
+  const work = mkdtempSync(join(tmpdir(), 'diffill-vscode-e2e-'));
+  const userData = join(work, 'user-data');
+  const extensions = join(work, 'extensions');
+  const workspace = join(work, 'workspace');
+  cpSync(FIXTURE, workspace, { recursive: true });
+  mkdirSync(join(userData, 'User'), { recursive: true });
+  writeFileSync(join(userData, 'User', 'settings.json'), JSON.stringify(settings(work), null, 2));
+  const csEnv = {
+    ...process.env,
+    XDG_CONFIG_HOME: join(work, 'config'), XDG_DATA_HOME: join(work, 'data'), XDG_CACHE_HOME: join(work, 'cache'),
+    DIFFILL_THREADS: '1',
+  };
+
+  say(`installing ${VSIX}`);
+  const install = spawnSync(CODE_SERVER, ['--install-extension', VSIX, '--extensions-dir', extensions,
+    '--user-data-dir', userData], { encoding: 'utf8', env: csEnv, timeout: 120_000 });
+  check(install.status === 0 && /successfully installed/i.test(install.stdout + install.stderr),
+    `code-server installed the .vsix (${(install.stdout + install.stderr).trim().split('\n').pop()})`);
+
+  const port = await freePort();
+  const csLog = [];
+  const codeServer = spawn(CODE_SERVER, [
+    '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--user-data-dir', userData, '--extensions-dir', extensions,
+    '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override',
+    workspace,
+  ], { env: csEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  for (const stream of [codeServer.stdout, codeServer.stderr]) stream.on('data', (d) => csLog.push(String(d)));
+
+  let browser;
+  let page;
+  const stop = () => {
+    try { process.kill(-codeServer.pid, 'SIGTERM'); } catch { /* already gone */ }
+  };
+  try {
+    await waitFor('code-server to listen', async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok, 60_000);
+    say(`code-server on port ${port}`);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+        '--disable-component-update', '--disable-sync'],
+    });
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const shot = async (name) => {
+      await page.screenshot({ path: join(ARTIFACTS, name) });
+      say(`screenshot ${join(ARTIFACTS, name)}`);
+    };
+    await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`);
+    await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
+    await page.waitForTimeout(2000); // let the workbench settle before sending keys
+
+    // Open the file with Quick Open.
+    await page.keyboard.press('Control+P');
+    await page.waitForSelector('.quick-input-widget input', { state: 'visible', timeout: 20_000 });
+    await page.keyboard.type(FILE, { delay: 20 });
+    await page.waitForTimeout(800);
+    await page.keyboard.press('Enter');
+    const editor = page.locator('.editor-instance .monaco-editor').first();
+    await editor.locator('.view-lines', { hasText: 'def mul' }).waitFor({ timeout: 30_000 });
+    say(`opened ${FILE}`);
+
+    const status = page.locator('[aria-label^="diffill: ready"]');
+    await status.first().waitFor({ timeout: 180_000 });
+    check(true, 'the status bar says the server is ready');
+    await shot('01-ready.png');
+
+    // What the server answers after "a" is typed at the end of line TYPE_LINE.
+    const original = readFileSync(join(workspace, FILE), 'utf8');
+    const lines = original.split('\n');
+    const typedLine = `${lines[TYPE_LINE - 1]}a`;
+    const typedText = [...lines.slice(0, TYPE_LINE - 1), typedLine, ...lines.slice(TYPE_LINE)].join('\n');
+    const expected = reference({ text: typedText, inline: [[TYPE_LINE - 1, typedLine.length]] }, work).inline[0];
+    check(typeof expected === 'string' && expected.length > 0, `the reference server suggests ${JSON.stringify(expected)}`);
+
+    // Type at the end of the line: ghost text from the extension's server must appear.
+    await page.keyboard.press('Control+G');
+    await page.keyboard.type(`${TYPE_LINE}:${lines[TYPE_LINE - 1].length + 1}`, { delay: 20 });
+    await page.keyboard.press('Enter');
+    await page.waitForTimeout(500);
+    await page.keyboard.type('a', { delay: 50 });
+    const ghost = editor.locator('.ghost-text-decoration');
+    const shown = await waitFor('ghost text', async () => {
+      const texts = await ghost.allTextContents();
+      return texts.join('') || undefined;
+    }, 120_000);
+    await shot('02-ghost-text.png');
+    check(shown.replace(/\u00a0/g, ' ') === expected, `ghost text ${JSON.stringify(shown)} is the server's suggestion`);
+
+    // VS Code's own "accept next word" (Ctrl+Right), then Tab for the rest.
+    await page.keyboard.press('Control+ArrowRight');
+    await page.waitForTimeout(800);
+    const afterWord = await editor.locator('.view-line', { hasText: typedLine.trim() }).last().textContent();
+    const partial = afterWord.replace(/\u00a0/g, ' ').replace(/\s+$/, '');
+    await shot('03-accepted-word.png');
+    check(partial.startsWith(typedLine) && partial.length > typedLine.length
+      && (typedLine + expected).startsWith(partial) && partial.length < (typedLine + expected).length,
+    `Ctrl+Right accepted part of the suggestion: ${JSON.stringify(partial)}`);
+    await waitFor('the rest of the suggestion as ghost text', async () => (await ghost.allTextContents()).join(''), 60_000);
+    await page.keyboard.press('Tab');
+    await page.waitForTimeout(500);
+    await page.keyboard.press('Control+S');
+    const accepted = await waitFor('the saved file with the suggestion', () => {
+      const text = readFileSync(join(workspace, FILE), 'utf8');
+      return text !== original ? text : undefined;
+    }, 20_000);
+    await shot('04-accepted.png');
+    check(accepted.split('\n')[TYPE_LINE - 1] === typedLine + expected,
+      `after Tab line ${TYPE_LINE} is ${JSON.stringify(typedLine + expected)}`);
+    check(accepted === typedText.replace(typedLine, typedLine + expected), 'nothing else in the file changed');
+    const log = await waitFor('the acceptance log', () => existsSync(join(ARTIFACTS, 'accepted.jsonl'))
+      && readFileSync(join(ARTIFACTS, 'accepted.jsonl'), 'utf8').trim(), 20_000);
+    check(log.split('\n').every((l) => JSON.parse(l).uri.endsWith(FILE)),
+      `the server logged the acceptance (${log.split('\n').length} line(s))`);
+
+    // Rewrite a whole line from the command palette.
+    const before = accepted.split('\n');
+    const selected = before[REWRITE_LINE - 1];
+    const rewrite = reference({ text: accepted, rewrite: [[REWRITE_LINE - 1, 0, REWRITE_LINE - 1, selected.length]] },
+      work).rewrite[0];
+    check(typeof rewrite === 'string', `the reference server rewrites ${JSON.stringify(selected)} as ${JSON.stringify(rewrite)}`);
+    await page.keyboard.press('Control+G');
+    await page.keyboard.type(`${REWRITE_LINE}:1`, { delay: 20 });
+    await page.keyboard.press('Enter');
+    await page.waitForTimeout(300);
+    await page.keyboard.press('Shift+End');
+    await page.keyboard.press('F1');
+    await page.waitForSelector('.quick-input-widget input', { state: 'visible', timeout: 20_000 });
+    await page.keyboard.type('diffill: Rewrite Selection', { delay: 20 });
+    await page.waitForTimeout(800);
+    await shot('05-command-palette.png');
+    await page.keyboard.press('Enter');
+    const want = [...before.slice(0, REWRITE_LINE - 1), rewrite, ...before.slice(REWRITE_LINE)].join('\n');
+    if (want === accepted) {
+      await page.getByText('would keep this selection as it is').first().waitFor({ timeout: 180_000 });
+      await shot('06-rewritten.png');
+      check(readFileSync(join(workspace, FILE), 'utf8') === accepted, 'the server keeps the line, and so does the editor');
+    } else {
+      await page.getByText('diffill rewrote line').first().waitFor({ timeout: 180_000 });
+      await shot('06-rewritten.png');
+      await page.keyboard.press('Control+S');
+      const rewritten = await waitFor('the saved rewrite', () => {
+        const text = readFileSync(join(workspace, FILE), 'utf8');
+        return text !== accepted ? text : undefined;
+      }, 20_000);
+      check(rewritten === want, `line ${REWRITE_LINE} ${JSON.stringify(selected)} became ${JSON.stringify(rewrite)}, as the server says`);
+    }
+    say('PASS');
+  } catch (error) {
+    say(`FAIL: ${error.stack ?? error}`);
+    await page?.screenshot({ path: join(ARTIFACTS, 'failure.png') }).catch(() => {});
+    writeFileSync(join(ARTIFACTS, 'code-server.log'), csLog.join(''));
+    process.exitCode = 1;
+  } finally {
+    await browser?.close().catch(() => {});
+    stop();
+    if (process.env.KEEP_WORKDIR !== '1') rmSync(work, { recursive: true, force: true });
+    else say(`work dir kept: ${work}`);
+  }
+}
+
+await main();
