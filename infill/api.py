@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from .syntax import HoleKind
 
 COMMIT_RULES = ("confidence", "margin", "entropy")
+DRAFT_POLICIES = ("off", "prefer", "score")
 
 
 @dataclass(frozen=True)
@@ -62,15 +63,20 @@ class FillRequest:
     kind: HoleKind | None = None  # force a hole kind (None: from syntax)
     slots: int | None = None  # force the hole budget in tokens (None: from the kind)
     max_blocks: int = 4  # canvases a long hole may take, block by block
-    drafts: bool = True  # also propose continuations found in the buffer (single-line holes)
+    # Buffer drafts for single-line holes (text the file already has after a matching
+    # context): "off"; "prefer" ranks them above the model's own fill (measured best with
+    # the current default model, see docs/BENCHMARKS.md); "score" ranks every candidate by
+    # the model's masked pseudo-likelihood (costs one extra batched forward).
+    draft_policy: str = "prefer"
     sampler: SamplerConfig = field(default_factory=SamplerConfig)
 
 
 @dataclass
 class Candidate:
     text: str  # replacement for text[start:end]
-    logprob: float
+    logprob: float  # model score (log-probability); 0.0 for unscored drafts
     syntax_ok: bool
+    source: str = "model"  # "model" (denoised) or "draft" (copied from the buffer)
 
 
 @dataclass

@@ -33,9 +33,14 @@ class InputError(Exception):
 
 
 def add_model_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", type=Path, default=None, help="checkpoint folder (default: shipped)")
-    p.add_argument("--device", default="auto", help="auto | cpu | cuda | mps")
+    p.add_argument("--model", type=Path, default=None,
+                   help="checkpoint folder (default: shipped); its config.json picks the backend")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps")
     p.add_argument("--dtype", default="auto", help="auto | fp32 | bf16 | fp16")
+    p.add_argument("--trust-remote-code", action="store_true",
+                   help="run model code shipped with the checkpoint (Dream, LLaDA); read it first")
+    p.add_argument("--quantization", default="none", choices=("none", "4bit", "8bit"),
+                   help="load weights quantized through bitsandbytes (if installed)")
     p.add_argument("--rule", default="confidence", choices=COMMIT_RULES)
     p.add_argument("--threshold", type=float, default=0.9, help="commit threshold")
     p.add_argument("--temperature", type=float, default=0.0)
@@ -52,11 +57,14 @@ def sampler_from(args: argparse.Namespace) -> SamplerConfig:
 
 
 def load_engine(args: argparse.Namespace) -> InfillEngine:
-    from diffill.model.denoiser import MaskedLMDenoiser
+    from diffill.model.loading import load_denoiser
 
     from .engine import InfillEngine
 
-    return InfillEngine(MaskedLMDenoiser(args.model, args.device, args.dtype))
+    denoiser = load_denoiser(args.model, args.device, args.dtype,
+                             trust_remote_code=getattr(args, "trust_remote_code", False),
+                             quantization=getattr(args, "quantization", None))
+    return InfillEngine(denoiser)
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -19,14 +19,19 @@ MIN_MATCH = 4  # characters of prefix tail a draft's context must share
 MAX_DRAFTS = 3
 
 
-def buffer_drafts(prefix: str, suffix: str, max_drafts: int = MAX_DRAFTS) -> list[str]:
-    """Continuations (to line end) of the longest matches of the prefix tail, best first."""
+def buffer_drafts(
+    prefix: str, suffix: str, max_drafts: int = MAX_DRAFTS, min_match: int = MIN_MATCH
+) -> list[str]:
+    """Continuations (to line end) of the longest matches of the prefix tail, best first.
+
+    min_match: characters of context a draft must share with the prefix tail.
+    """
     haystack = prefix + suffix
     cursor = len(prefix)
     drafts: list[str] = []
     length = min(len(prefix), 400)
     # Walk down from long to short tails; each distinct continuation is a draft.
-    while length >= MIN_MATCH and len(drafts) < max_drafts:
+    while length >= min_match and len(drafts) < max_drafts:
         tail = prefix[-length:]
         pos = haystack.rfind(tail)
         seen_here = 0
@@ -52,11 +57,11 @@ def pseudo_log_likelihood(
     attention: torch.Tensor,
     slot_positions: list[int],
     groups: int = 2,
-) -> list[float]:
-    """Masked pseudo-log-likelihood of each canvas's slots, in one batched forward.
+) -> torch.Tensor:
+    """Masked pseudo-log-likelihood (N, K) of every slot of each canvas, one batched forward.
 
     Slots are split into `groups` interleaved sets; each set is masked in its own row and
-    the model's log-probability of the true token at the masked slots is summed. Every
+    the model's log-probability of the true token at each masked slot is read. Every
     candidate is scored the same way, so drafts and sampled fills compare fairly.
     """
     n, t = canvases.shape
@@ -71,6 +76,19 @@ def pseudo_log_likelihood(
     logp = torch.log_softmax(logits, -1)
     truth = canvases[:, pos].repeat_interleave(groups, 0)  # (N*G, K)
     tok_lp = logp.gather(-1, truth.unsqueeze(-1)).squeeze(-1)  # (N*G, K)
-    masked = rows[:, pos] == denoiser.ids.mask
-    per_row = (tok_lp * masked).sum(-1).view(n, groups).sum(-1)
-    return per_row.tolist()
+    masked = (rows[:, pos] == denoiser.ids.mask).float()
+    return (tok_lp * masked).view(n, groups, -1).sum(1)  # each slot is masked in one group
+
+
+def length_normalized(slot_logp: torch.Tensor, slots: torch.Tensor, null_id: int) -> list[float]:
+    """Mean log-probability over a fill's content slots and its first null.
+
+    A plain sum favours short fills (null slots are cheap); the first null still counts, so
+    where the fill ends is judged too.
+    """
+    scores = []
+    for lp, ids in zip(slot_logp, slots, strict=True):
+        nulls = (ids == null_id).nonzero()
+        end = int(nulls[0]) + 1 if len(nulls) else len(ids)
+        scores.append(float(lp[:end].mean()))
+    return scores

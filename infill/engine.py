@@ -20,7 +20,7 @@ from diffill.model.denoiser import Denoiser
 from . import postprocess
 from .api import Cancelled, Candidate, FillRequest, FillResult, StopSignal
 from .canvas import CanvasPlan, HealingIndex, batch_canvases, build_canvas
-from .drafts import buffer_drafts, pseudo_log_likelihood
+from .drafts import buffer_drafts, length_normalized, pseudo_log_likelihood
 from .sampler import denoise
 from .syntax import HoleKind, HolePlan, introduces_errors, plan_hole
 
@@ -69,20 +69,30 @@ class InfillEngine:
 
         texts, logprobs, steps, tokens_per_forward, hurried = self.denoise_blocks(
             req, plan, slots, end, stop)
+        n_model = max(1, req.n)
+        sources = ["model"] * n_model + ["draft"] * (len(texts) - n_model)
+        if req.draft_policy == "prefer" and not plan.multiline:
+            # Drafts first, in match order (longest context match first), then the model's.
+            drafts = buffer_drafts(req.text[: req.start], req.text[end:])
+            texts, logprobs = drafts + texts, [0.0] * len(drafts) + logprobs
+            sources = ["draft"] * len(drafts) + sources
         after = req.text[end:]
         line_start = req.text.rfind("\n", 0, req.start) + 1
         at_line_start = not req.text[line_start : req.start].strip()
         candidates: list[Candidate] = []
         seen: set[str] = set()
-        for raw, lp in zip(texts, logprobs, strict=True):
+        for raw, lp, source in zip(texts, logprobs, sources, strict=True):
             fill = self.clean(raw, plan, after, at_line_start, req.text, req.start)
             if fill is None or fill in seen:
                 continue
             seen.add(fill)
             filled = req.text[: req.start] + fill + after
             ok = not introduces_errors(req.text, filled, req.language)
-            candidates.append(Candidate(fill, lp, ok))
-        candidates.sort(key=lambda c: (c.syntax_ok, c.logprob), reverse=True)
+            candidates.append(Candidate(fill, lp, ok, source))
+        if req.draft_policy == "score":
+            candidates.sort(key=lambda c: (c.syntax_ok, c.logprob), reverse=True)
+        else:
+            candidates.sort(key=lambda c: c.syntax_ok, reverse=True)  # stable: keeps policy order
         result = FillResult(
             start=req.start,
             end=end,
@@ -154,7 +164,7 @@ class InfillEngine:
             committed += result.committed
             slot_passes += result.steps * len(rows)
             hurried = hurried or result.hurried
-            if block == 0 and req.drafts and not plan.multiline and not hurried:
+            if block == 0 and req.draft_policy == "score" and not plan.multiline and not hurried:
                 if stop is not None and stop.cancelled():
                     raise Cancelled()
                 draft_texts, draft_scores, model_scores = self.score_with_drafts(
@@ -203,7 +213,8 @@ class InfillEngine:
             return [], [], []
         canvases = torch.cat([filled, torch.stack(rows)])
         att = torch.cat([attention, attention[:1].expand(len(rows), -1)])
-        scores = pseudo_log_likelihood(d, canvases, att, positions)
+        slot_logp = pseudo_log_likelihood(d, canvases, att, positions)
+        scores = length_normalized(slot_logp, canvases[:, positions], d.ids.null)
         n_model = filled.shape[0]
         return kept, scores[n_model:], scores[:n_model]
 

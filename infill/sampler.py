@@ -7,18 +7,20 @@ Scores: `confidence` (top probability), `margin` (top-1 minus top-2, Dream's top
 below `remask_below` are masked again, at most `max_remasks` times per request (the
 "re-noising" of DiffusionGemma). The loop checks a cancel flag and a deadline between
 steps; when either fires it returns None rather than a half-denoised canvas.
+Denoisers that define `sample` (DiffusionGemma's uniform noise, DreamOn's growing holes) run
+their own loop under the same cancel and deadline rules (`denoise_own_loop`).
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
 
-from diffill.model.denoiser import Denoiser
+from diffill.model.denoiser import Denoiser, LoopConfig, LoopResult
 
 from .api import COMMIT_RULES, Cancelled, SamplerConfig, StopSignal
 
@@ -79,6 +81,9 @@ def denoise(
     """
     if cfg.rule not in COMMIT_RULES:
         raise ValueError(f"unknown commit rule {cfg.rule!r}; choose from {COMMIT_RULES}")
+    own_loop = getattr(denoiser, "sample", None)
+    if callable(own_loop):
+        return denoise_own_loop(own_loop, canvas, attention, slot_positions, cfg, stop, allowed_first)
     start = time.perf_counter()
     mask_id = denoiser.ids.mask
     n, _ = canvas.shape
@@ -158,3 +163,31 @@ def denoise(
         ms=(time.perf_counter() - start) * 1000,
         hurried=hurried,
     )
+
+
+def denoise_own_loop(
+    sample: Callable[..., LoopResult],
+    canvas: torch.Tensor,
+    attention: torch.Tensor,
+    slot_positions: Sequence[int],
+    cfg: SamplerConfig,
+    stop: StopSignal | None,
+    allowed_first: torch.Tensor | None,
+) -> SampleResult:
+    """Families with their own step loop (uniform noise, growing holes): same stop semantics."""
+    start = time.perf_counter()
+
+    def poll() -> str | None:
+        if stop is None:
+            return None
+        if stop.cancelled():
+            return "cancel"
+        return "expire" if stop.expired() else None
+
+    loop = LoopConfig(rule=cfg.rule, threshold=cfg.threshold, temperature=cfg.temperature,
+                      top_p=cfg.top_p, max_steps=cfg.max_steps, seed=cfg.seed)
+    out = sample(canvas, attention, list(slot_positions), loop, poll, allowed_first)
+    if out.cancelled:
+        raise Cancelled()
+    return SampleResult(slots=out.slots, logprob=out.logprob, steps=out.steps, committed=out.committed,
+                        ms=(time.perf_counter() - start) * 1000, hurried=out.hurried)

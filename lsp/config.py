@@ -17,6 +17,7 @@ from diffill.infill.api import COMMIT_RULES, SamplerConfig
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 DTYPES = ("auto", "fp32", "bf16", "fp16")
+QUANTIZATIONS = (None, "4bit", "8bit")
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,8 @@ class Settings:
     model_path: str | None = None  # checkpoint folder; None: the shipped default model
     device: str = "auto"  # auto | cpu | cuda | mps
     dtype: str = "auto"  # auto | fp32 | bf16 | fp16
+    trust_remote_code: bool = False  # run model code shipped with the checkpoint (Dream, LLaDA)
+    quantization: str | None = None  # None | "4bit" | "8bit" (needs bitsandbytes)
     deadline_ms: int = 2000  # per suggestion request, queueing included; past it the answer is empty
     rewrite_deadline_ms: int = 10000  # per rewrite or hole fill (the user asked and waits for it)
     line_budget: int | None = None  # hole slots for one-line holes; None: the checkpoint's default
@@ -48,9 +51,9 @@ class Settings:
     log_file: str | None = None  # also log there (logs never go to stdout)
     acceptance_log: str | None = None  # append a JSON line per accepted suggestion; None: off
 
-    def model_key(self) -> tuple[str | None, str, str]:
+    def model_key(self) -> tuple[str | None, str, str, bool, str | None]:
         """What a loaded model depends on: a change means a reload."""
-        return (self.model_path, self.device, self.dtype)
+        return (self.model_path, self.device, self.dtype, self.trust_remote_code, self.quantization)
 
     def enabled_for(self, language_id: str) -> bool:
         return "*" in self.enabled_languages or language_id in self.enabled_languages
@@ -119,6 +122,7 @@ def check(s: Settings) -> list[tuple[str, str]]:
     rules: list[tuple[bool, str, str]] = [
         (s.device.split(":")[0] in DEVICES, "device", f"one of {', '.join(DEVICES)}"),
         (s.dtype in DTYPES, "dtype", f"one of {', '.join(DTYPES)}"),
+        (s.quantization in QUANTIZATIONS, "quantization", "null, \"4bit\" or \"8bit\""),
         (1 <= s.deadline_ms <= 600_000, "deadlineMs", "between 1 and 600000"),
         (1 <= s.rewrite_deadline_ms <= 600_000, "rewriteDeadlineMs", "between 1 and 600000"),
         (s.line_budget is None or 1 <= s.line_budget <= 256, "lineBudget", "between 1 and 256"),

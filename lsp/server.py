@@ -51,10 +51,12 @@ def engine_loader(settings: Settings) -> Loader:
         # Heavy imports (torch, transformers) happen here, in the loader thread, so the
         # server answers `initialize` at once.
         from diffill.infill.engine import InfillEngine
-        from diffill.model.denoiser import MaskedLMDenoiser
+        from diffill.model.loading import load_denoiser
 
         path = Path(settings.model_path).expanduser() if settings.model_path else None
-        return InfillEngine(MaskedLMDenoiser(path, settings.device, settings.dtype))
+        return InfillEngine(load_denoiser(path, settings.device, settings.dtype,
+                                          trust_remote_code=settings.trust_remote_code,
+                                          quantization=settings.quantization))
 
     return load
 

@@ -145,7 +145,8 @@ def load_checkpoint(
             f"{path}: model vocabulary {model.config.vocab_size} != tokenizer "
             f"{tok.get_vocab_size()}"
         )
-    model.to(device).eval()
+    model = model.to(device)  # type: ignore[arg-type]  # transformers types .to() oddly
+    model.eval()
     return model, tok, meta
 
 

@@ -4,11 +4,15 @@ A denoiser maps a canvas of token ids to logits at requested positions. Everythi
 sampler needs to know about a model family lives here: special ids, noise kind (absorbing
 mask or uniform), logit shift (Dream-family models predict position i from output i-1),
 the canvas length it was trained on, and the tokenizer.
+
+Backends for other families (masked LMs, Dream-family, LLaDA, DiffusionGemma) live in
+`model/backends/`; `model.loading.load_denoiser` picks one from a checkpoint's config.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -43,7 +47,51 @@ class Denoiser(Protocol):
     def logits(
         self, canvas: torch.Tensor, attention: torch.Tensor, positions: torch.Tensor
     ) -> torch.Tensor:
-        """Logits (B, K, V) at positions (B, K) of canvas (B, T) with attention (B, T)."""
+        """Float CPU logits (B, K, V) at positions (B, K) of canvas (B, T) with attention (B, T)."""
+        ...
+
+
+# A denoiser whose family needs its own step loop (uniform-state noise, holes that grow and
+# shrink) also defines `sample`; `infill.sampler.denoise` then hands the whole loop to it.
+# These plain types exist because model/ never imports infill/.
+
+
+@dataclass(frozen=True)
+class LoopConfig:
+    """The sampler knobs a self-sampling denoiser receives (mirror of infill's SamplerConfig)."""
+
+    rule: str = "confidence"  # confidence | margin | entropy (families may use their own rule)
+    threshold: float = 0.9  # commit every open slot scoring at least this (>= 1 per step)
+    temperature: float = 0.0  # 0: greedy; families with their own schedule ignore it
+    top_p: float = 1.0  # nucleus size when sampling
+    max_steps: int = 64  # hard cap on forward passes per canvas
+    seed: int = 0  # sampling seed
+
+
+@dataclass
+class LoopResult:
+    """What a self-sampling denoiser returns; rows may differ in length (variable-length holes)."""
+
+    slots: list[list[int]]  # (N, K_i) final ids of each row's hole slots
+    logprob: list[float]  # (N,) sum of log-probabilities of the final slot tokens
+    steps: int  # forward passes
+    committed: int  # slot commits over all rows
+    hurried: bool = False  # the deadline cut the loop short; the last predictions were taken
+    cancelled: bool = False  # the cancel flag fired (or the deadline, before any step)
+
+
+# Polled between steps: "cancel", "expire" or None.
+Poll = Callable[[], str | None]
+
+
+class LoopDenoiser(Denoiser, Protocol):
+    """A denoiser that runs its own step loop."""
+
+    def sample(
+        self, canvas: torch.Tensor, attention: torch.Tensor, slot_positions: list[int],
+        cfg: LoopConfig, poll: Poll, allowed_first: torch.Tensor | None,
+    ) -> LoopResult:
+        """Fill the slots of canvas (N, T); writes the fill back into canvas where it fits."""
         ...
 
 
@@ -121,7 +169,7 @@ class MaskedLMDenoiser:
             index = positions.unsqueeze(-1).expand(-1, -1, hidden.shape[-1])  # (B, K, D)
             picked = torch.gather(hidden, 1, index)
             out = self.model.decoder(self.model.head(picked))  # (B, K, V)
-        return out.float()
+        return out.float().cpu()  # the sampler indexes logits with CPU tensors
 
 
 def load_default(device: str = "auto", dtype: str = "auto") -> MaskedLMDenoiser:

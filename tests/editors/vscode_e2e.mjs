@@ -5,7 +5,10 @@
 // word with VS Code's own Ctrl+Right and the rest with Tab, and checks the saved file against what
 // a second diffill server answers for the same text (tests/editors/reference.py: greedy, one thread,
 // so the same question gets the same answer). Then it selects a line, runs "diffill: Rewrite
-// Selection" from the command palette and checks the file against the server's rewrite.
+// Selection" from the command palette and checks the file against the server's rewrite; then
+// "Fill Hole Markers" on a `<|fill|>` marker, "Restart Server", a bad setting changed while it
+// runs (one warning), and a server that cannot start
+// (status bar error, one message, a click on the item shows the log).
 // Screenshots go to $ARTIFACTS. Run it through tests/editors/run_vscode_e2e.sh.
 //
 // Environment: CODE_SERVER (its bin), VSIX, DIFFILL_PYTHON (a Python with diffill), ARTIFACTS,
@@ -22,7 +25,7 @@ import { chromium } from 'playwright-core';
 const HERE = dirname(fileURLToPath(import.meta.url));
 const FIXTURE = join(HERE, 'fixtures', 'workspace');
 const FILE = 'arith.py';
-const TYPE_LINE = 10; // 1-based: "    return " in mul(); the test types "a" at its end
+const TYPE_LINE = 10; // 1-based: "    return" in mul(); the test types " a" at its end ("a" after a space)
 const REWRITE_LINE = 6; // 1-based: "    return a - b" in sub(), selected whole and rewritten
 
 const env = (name, fallback) => {
@@ -79,6 +82,17 @@ async function waitFor(what, probe, timeoutMs) {
   throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what} (last: ${last})`);
 }
 
+/** Run a command from the command palette (F1). */
+async function command(page, title, beforeEnter) {
+  await page.keyboard.press('F1');
+  await page.waitForSelector('.quick-input-widget input', { state: 'visible', timeout: 20_000 });
+  await page.keyboard.type(title, { delay: 20 });
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: title.replace(/^diffill: /, '') }).first()
+    .waitFor({ timeout: 20_000 });
+  await beforeEnter?.();
+  await page.keyboard.press('Enter');
+}
+
 function settings(work) {
   return {
     // The extension under test: the real server from this checkout, one torch thread, patient deadlines.
@@ -91,6 +105,7 @@ function settings(work) {
     'diffill.trace.server': 'messages',
     // A quiet VS Code: nothing else pops up over the editor or takes Tab.
     'workbench.startupEditor': 'none',
+    'workbench.secondarySideBar.defaultVisibility': 'hidden',
     'workbench.tips.enabled': false,
     'workbench.enableExperiments': false,
     'workbench.welcomePage.walkthroughs.openOnInstall': false,
@@ -124,6 +139,9 @@ async function main() {
   cpSync(FIXTURE, workspace, { recursive: true });
   mkdirSync(join(userData, 'User'), { recursive: true });
   writeFileSync(join(userData, 'User', 'settings.json'), JSON.stringify(settings(work), null, 2));
+  // code-server is a remote window: machine-scoped settings (diffill.server.*) are read from Machine/.
+  mkdirSync(join(userData, 'Machine'), { recursive: true });
+  writeFileSync(join(userData, 'Machine', 'settings.json'), JSON.stringify(settings(work), null, 2));
   const csEnv = {
     ...process.env,
     XDG_CONFIG_HOME: join(work, 'config'), XDG_DATA_HOME: join(work, 'data'), XDG_CACHE_HOME: join(work, 'cache'),
@@ -168,14 +186,18 @@ async function main() {
     await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
     await page.waitForTimeout(2000); // let the workbench settle before sending keys
 
-    // Open the file with Quick Open.
-    await page.keyboard.press('Control+P');
-    await page.waitForSelector('.quick-input-widget input', { state: 'visible', timeout: 20_000 });
-    await page.keyboard.type(FILE, { delay: 20 });
-    await page.waitForTimeout(800);
-    await page.keyboard.press('Enter');
+    // Open the file with Quick Open (again if a keystroke got lost while the workbench was busy).
     const editor = page.locator('.editor-instance .monaco-editor').first();
-    await editor.locator('.view-lines', { hasText: 'def mul' }).waitFor({ timeout: 30_000 });
+    await waitFor(`${FILE} open in an editor`, async () => {
+      await page.keyboard.press('Escape');
+      await page.keyboard.press('Control+P');
+      await page.waitForSelector('.quick-input-widget input', { state: 'visible', timeout: 10_000 });
+      await page.keyboard.type(FILE, { delay: 20 });
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: FILE }).first().waitFor({ timeout: 10_000 });
+      await page.keyboard.press('Enter');
+      await editor.locator('.view-lines', { hasText: 'def mul' }).waitFor({ timeout: 10_000 });
+      return true;
+    }, 60_000);
     say(`opened ${FILE}`);
 
     const status = page.locator('[aria-label^="diffill: ready"]');
@@ -183,10 +205,11 @@ async function main() {
     check(true, 'the status bar says the server is ready');
     await shot('01-ready.png');
 
-    // What the server answers after "a" is typed at the end of line TYPE_LINE.
+    // What the server answers after " a" is typed at the end of line TYPE_LINE.
     const original = readFileSync(join(workspace, FILE), 'utf8');
     const lines = original.split('\n');
-    const typedLine = `${lines[TYPE_LINE - 1]}a`;
+    const typing = lines[TYPE_LINE - 1].endsWith(' ') ? 'a' : ' a';
+    const typedLine = lines[TYPE_LINE - 1] + typing;
     const typedText = [...lines.slice(0, TYPE_LINE - 1), typedLine, ...lines.slice(TYPE_LINE)].join('\n');
     const expected = reference({ text: typedText, inline: [[TYPE_LINE - 1, typedLine.length]] }, work).inline[0];
     check(typeof expected === 'string' && expected.length > 0, `the reference server suggests ${JSON.stringify(expected)}`);
@@ -196,7 +219,7 @@ async function main() {
     await page.keyboard.type(`${TYPE_LINE}:${lines[TYPE_LINE - 1].length + 1}`, { delay: 20 });
     await page.keyboard.press('Enter');
     await page.waitForTimeout(500);
-    await page.keyboard.type('a', { delay: 50 });
+    await page.keyboard.type(typing, { delay: 80 });
     const ghost = editor.locator('.ghost-text-decoration');
     const shown = await waitFor('ghost text', async () => {
       const texts = await ghost.allTextContents();
@@ -207,12 +230,15 @@ async function main() {
 
     // VS Code's own "accept next word" (Ctrl+Right), then Tab for the rest.
     await page.keyboard.press('Control+ArrowRight');
-    await page.waitForTimeout(800);
-    const afterWord = await editor.locator('.view-line', { hasText: typedLine.trim() }).last().textContent();
-    const partial = afterWord.replace(/\u00a0/g, ' ').replace(/\s+$/, '');
+    await page.waitForTimeout(500);
+    await page.keyboard.press('Control+S'); // the file on disk tells what the editor really holds
+    const partial = (await waitFor('the saved partial accept', () => {
+      const text = readFileSync(join(workspace, FILE), 'utf8');
+      return text !== original ? text : undefined;
+    }, 20_000)).split('\n')[TYPE_LINE - 1];
     await shot('03-accepted-word.png');
-    check(partial.startsWith(typedLine) && partial.length > typedLine.length
-      && (typedLine + expected).startsWith(partial) && partial.length < (typedLine + expected).length,
+    check(partial.length > typedLine.length && (typedLine + expected).startsWith(partial)
+      && partial.length < (typedLine + expected).length,
     `Ctrl+Right accepted part of the suggestion: ${JSON.stringify(partial)}`);
     await waitFor('the rest of the suggestion as ghost text', async () => (await ghost.allTextContents()).join(''), 60_000);
     await page.keyboard.press('Tab');
@@ -220,12 +246,13 @@ async function main() {
     await page.keyboard.press('Control+S');
     const accepted = await waitFor('the saved file with the suggestion', () => {
       const text = readFileSync(join(workspace, FILE), 'utf8');
-      return text !== original ? text : undefined;
+      return text.split('\n')[TYPE_LINE - 1] !== partial ? text : undefined;
     }, 20_000);
     await shot('04-accepted.png');
     check(accepted.split('\n')[TYPE_LINE - 1] === typedLine + expected,
       `after Tab line ${TYPE_LINE} is ${JSON.stringify(typedLine + expected)}`);
-    check(accepted === typedText.replace(typedLine, typedLine + expected), 'nothing else in the file changed');
+    const wantAccepted = [...lines.slice(0, TYPE_LINE - 1), typedLine + expected, ...lines.slice(TYPE_LINE)].join('\n');
+    check(accepted === wantAccepted, 'nothing else in the file changed');
     const log = await waitFor('the acceptance log', () => existsSync(join(ARTIFACTS, 'accepted.jsonl'))
       && readFileSync(join(ARTIFACTS, 'accepted.jsonl'), 'utf8').trim(), 20_000);
     check(log.split('\n').every((l) => JSON.parse(l).uri.endsWith(FILE)),
@@ -242,12 +269,7 @@ async function main() {
     await page.keyboard.press('Enter');
     await page.waitForTimeout(300);
     await page.keyboard.press('Shift+End');
-    await page.keyboard.press('F1');
-    await page.waitForSelector('.quick-input-widget input', { state: 'visible', timeout: 20_000 });
-    await page.keyboard.type('diffill: Rewrite Selection', { delay: 20 });
-    await page.waitForTimeout(800);
-    await shot('05-command-palette.png');
-    await page.keyboard.press('Enter');
+    await command(page, 'diffill: Rewrite Selection', () => shot('05-command-palette.png'));
     const want = [...before.slice(0, REWRITE_LINE - 1), rewrite, ...before.slice(REWRITE_LINE)].join('\n');
     if (want === accepted) {
       await page.getByText('would keep this selection as it is').first().waitFor({ timeout: 180_000 });
@@ -263,6 +285,61 @@ async function main() {
       }, 20_000);
       check(rewritten === want, `line ${REWRITE_LINE} ${JSON.stringify(selected)} became ${JSON.stringify(rewrite)}, as the server says`);
     }
+
+    // Fill a hole marker on the last (empty) line.
+    const beforeFill = readFileSync(join(workspace, FILE), 'utf8');
+    const HOLE = 'x = mul(2, <|fill|>)';
+    await page.keyboard.press('Control+End');
+    await page.keyboard.insertText(HOLE);
+    await page.keyboard.press('Escape'); // no ghost text over the marker
+    await command(page, 'diffill: Fill Hole Markers');
+    await waitFor('the marker to be filled', async () => !(await editor.locator('.view-lines').textContent())
+      .includes('<|fill|>'), 180_000);
+    await page.keyboard.press('Control+S');
+    const filled = await waitFor('the saved fill', () => {
+      const text = readFileSync(join(workspace, FILE), 'utf8');
+      return text !== beforeFill && !text.includes('<|fill|>') ? text : undefined;
+    }, 20_000);
+    await shot('07-filled.png');
+    const last = filled.slice(beforeFill.length);
+    check(filled.startsWith(beforeFill) && last.startsWith('x = mul(2, ') && last.endsWith(')'),
+      `Fill Hole Markers filled the marker: ${JSON.stringify(last)}`);
+
+    // Restart the server: the status bar goes through starting/loading back to ready.
+    await command(page, 'diffill: Restart Server');
+    await page.locator('[aria-label^="diffill: starting"], [aria-label^="diffill: loading"]').first()
+      .waitFor({ timeout: 30_000 });
+    await status.first().waitFor({ timeout: 180_000 });
+    await shot('08-restarted.png');
+    check(true, 'Restart Server restarted the server and it is ready again');
+
+    // Settings reach the running server (workspace/didChangeConfiguration); its warning about a bad
+    // value is shown once, even when the next change sends the same bad value again.
+    await command(page, 'Notifications: Clear All Notifications');
+    const machineSettings = join(userData, 'Machine', 'settings.json'); // code-server watches this file (not User/)
+    writeFileSync(machineSettings, JSON.stringify({ ...settings(work), 'diffill.candidates': 99 }, null, 2));
+    const warning = page.locator('.notification-toast', { hasText: 'candidates must be between 1 and 8' });
+    await warning.first().waitFor({ timeout: 30_000 });
+    writeFileSync(machineSettings, JSON.stringify({ ...settings(work), 'diffill.candidates': 99, 'diffill.deadlineMs': 50000 },
+      null, 2));
+    await page.waitForTimeout(3000);
+    await shot('09-settings-warning.png');
+    check(await warning.count() === 1, 'a bad setting sent on change is reported by the server, and shown once');
+
+    // A server that cannot start: the status bar shows the error, it is told once, a click shows the log.
+    await command(page, 'Notifications: Clear All Notifications');
+    const broken = { ...settings(work), 'diffill.server.pythonPath': '', 'diffill.server.path': '/nonexistent/diffill' };
+    writeFileSync(join(userData, 'Machine', 'settings.json'), JSON.stringify(broken, null, 2)); // VS Code watches it
+    const failed = page.locator('[aria-label^="diffill: error"]').first();
+    await failed.waitFor({ timeout: 60_000 });
+    await page.waitForTimeout(2000); // time for any second message to show up
+    const toasts = await page.locator('.notification-toast', { hasText: 'diffill' }).count();
+    await shot('10-error.png');
+    check(toasts === 1, `the failed start is told once (${toasts} notification)`);
+    await failed.click();
+    await page.locator('.panel').getByText('the server did not start').first().waitFor({ timeout: 20_000 });
+    await shot('11-error-log.png');
+    check(true, 'clicking the status bar item shows the log');
     say('PASS');
   } catch (error) {
     say(`FAIL: ${error.stack ?? error}`);

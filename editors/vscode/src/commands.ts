@@ -8,7 +8,8 @@ import {
 interface RewriteRangeParams { textDocument: VersionedTextDocumentIdentifier; range: Range; n?: number }
 interface RewriteEdit { range: Range; newText: string; syntaxOk: boolean; logprob: number }
 interface RewriteRangeResult {
-  edits: RewriteEdit[]; version: number; kind: string; steps: number; tokensPerForward: number; ms: number; cached: boolean;
+  edits: RewriteEdit[]; version: number; kind: string; steps: number; tokensPerForward: number; ms: number;
+  cached: boolean;
 }
 const REWRITE_RANGE = new RequestType<RewriteRangeParams, RewriteRangeResult, void>('diffill/rewriteRange');
 const FILL_HOLES = 'diffill.fillHoles';  // server command: arguments [uri, version]
@@ -45,7 +46,9 @@ function progress<T>(title: string, task: (token: vscode.CancellationToken) => T
  * alternative, then show the change: the new text is selected and highlighted, and a message
  * offers the diff against the text before. One undo step takes it back.
  */
-export async function rewriteSelection(client: LanguageClient, before: BeforeRewrite, serverState: string): Promise<void> {
+export async function rewriteSelection(
+  client: LanguageClient, before: BeforeRewrite, serverState: string,
+): Promise<void> {
   const editor = vscode.window.activeTextEditor;
   if (!editor) {
     return;

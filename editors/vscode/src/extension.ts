@@ -3,6 +3,8 @@
  * comes from the language client's inline-completion support (so VS Code's own accept, accept
  * word and accept line work); the commands, status bar and messages live in small modules.
  */
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 import * as vscode from 'vscode';
 import {
   DidChangeConfigurationNotification, LanguageClient, MessageType, RevealOutputChannelOn, ShowMessageNotification,
@@ -38,7 +40,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
 }
 
 export function deactivate(): Thenable<void> | undefined {
-  return client?.stop();
+  return client?.isRunning() ? client.stop() : undefined;
 }
 
 function clientOptions(): LanguageClientOptions {
@@ -47,6 +49,10 @@ function clientOptions(): LanguageClientOptions {
     initializationOptions: serverSettings(),
     outputChannel: log,
     revealOutputChannelOn: RevealOutputChannelOn.Never,  // failures are shown once by notify.ts instead
+    stdioOptions: {
+      stdout: (input) => lines(input, (line) => log.info(line)),  // stdout is the transport: nothing comes here
+      stderr: (input) => lines(input, serverLog),
+    },
     middleware: {
       provideInlineCompletionItems: async (document, position, context, token, next) => {
         try {
@@ -60,11 +66,26 @@ function clientOptions(): LanguageClientOptions {
   };
 }
 
+function lines(input: Readable, each: (line: string) => void): void {
+  createInterface({ input, crlfDelay: Infinity, terminal: false }).on('line', each);
+}
+
+/** The server logs to stderr as "<date> <time> LEVEL logger: message": keep its level, drop its clock. */
+function serverLog(line: string): void {
+  const match = /^\S+ \S+ (DEBUG|INFO|WARNING|ERROR|CRITICAL) (.*)$/.exec(line);
+  const [level, message] = match ? [match[1], match[2] ?? ''] : ['ERROR', line];  // a traceback line, say
+  const write = { DEBUG: log.debug, INFO: log.info, WARNING: log.warn }[level ?? 'ERROR'] ?? log.error;
+  write.call(log, `[server] ${message}`);
+}
+
 async function start(): Promise<void> {
   resetShown();
   const executable = serverExecutable();
   const c = new LanguageClient('diffill', 'diffill', { run: executable, debug: executable }, clientOptions());
   c.onNotification('diffill/status', (params: StatusParams) => {
+    if (client !== c) {
+      return;  // a client being replaced by a restart
+    }
     serverState = params.state;
     status.set(params.state, params.message);
   });
@@ -77,6 +98,9 @@ async function start(): Promise<void> {
     }
   });
   c.onDidChangeState(({ newState }) => {
+    if (client !== c) {
+      return;
+    }
     if (newState === State.Starting) {
       status.set(serverState = 'starting');
     } else if (newState === State.Stopped) {

@@ -2,6 +2,7 @@
  * `diffill.*` settings: the server's own keys (sent as initializationOptions and with
  * workspace/didChangeConfiguration) and the client's `diffill.server.*` (how to start it).
  */
+import { homedir } from 'node:os';
 import * as vscode from 'vscode';
 import type { Executable } from 'vscode-languageclient/node';
 
@@ -21,11 +22,18 @@ export function serverSettings(): Record<string, unknown> {
 /** `<pythonPath> -m diffill.lsp.cli serve` when a Python is set, else `<path> serve`; stdio transport. */
 export function serverExecutable(): Executable {
   const config = vscode.workspace.getConfiguration('diffill.server');
-  const python = config.get<string>('pythonPath', '').trim();
+  const python = home(config.get<string>('pythonPath', '').trim());
   const extra = config.get<string[]>('args', []);
   const env = { ...process.env, ...config.get<Record<string, string>>('env', {}) };
   // No `transport` field: the client would append `--stdio`, which `diffill serve` does not take.
-  return python
-    ? { command: python, args: ['-m', 'diffill.lsp.cli', 'serve', ...extra], options: { env } }
-    : { command: config.get<string>('path', 'diffill').trim() || 'diffill', args: ['serve', ...extra], options: { env } };
+  if (python) {
+    return { command: python, args: ['-m', 'diffill.lsp.cli', 'serve', ...extra], options: { env } };
+  }
+  const command = home(config.get<string>('path', 'diffill').trim()) || 'diffill';
+  return { command, args: ['serve', ...extra], options: { env } };
+}
+
+/** `~/x` -> the home folder's x (no shell runs the command to expand it). */
+function home(path: string): string {
+  return path === '~' || path.startsWith('~/') ? homedir() + path.slice(1) : path;
 }
