@@ -46,7 +46,7 @@ def buffer_drafts(
                         break
             pos = haystack.rfind(tail, 0, end - 1)
             seen_here += 1
-        length = length // 2 if length > 32 else length - 4
+        length = length // 2 if length > 64 else length - 1
     return drafts
 
 

@@ -17,7 +17,7 @@ function M.check()
     health.ok('server command: ' .. table.concat(opts.cmd, ' '))
   else
     health.error(('%q is not executable'):format(opts.cmd[1]),
-      { "pip install diffill, or set cmd in require('diffill').setup{} (:help diffill-setup)" })
+      { "pip install /path/to/diffill (a checkout), or set cmd in require('diffill').setup{} (:help diffill-setup)" })
   end
   local clients = vim.lsp.get_clients({ name = 'diffill' })
   if #clients == 0 then

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import torch
+
+from diffill.infill.canvas import CanvasPlan, batch_canvases, build_canvas
+from diffill.infill.drafts import buffer_drafts, length_normalized, pseudo_log_likelihood
+from diffill.infill.engine import FillRequest
+
+CLASS = (
+    "class Point:\n"
+    "    def __init__(self, x, y):\n"
+    "        self.x = x\n"
+    "        self.y = y\n"
+    "\n"
+    "    def moved(self, dx, dy):\n"
+    "        return Point(self.x + dx, self.y + dy)\n"
+    "\n"
+    "    def scaled(self, k):\n"
+    "        return Point(self.x "
+)
+
+
+def test_longest_context_match_comes_first():
+    drafts = buffer_drafts("a = f(1)\nb = g(2)\nc = f(3)\nb = ", "\n")
+    assert drafts[0] == "g(2)"
+
+
+def test_no_draft_without_a_matching_context():
+    assert buffer_drafts("zzzz_unique", "\nnothing alike\n") == []
+
+
+def test_draft_from_the_buffer_is_chosen_when_right(engine):
+    res = engine.fill(FillRequest(text=CLASS + "\n", start=len(CLASS), language="python"))
+    assert res.candidates[0].source == "draft"
+    assert res.best == "+ dx, self.y + dy)"
+
+
+def test_draft_that_breaks_the_code_after_the_cursor_is_ranked_down(engine):
+    # The buffer suggests "+ dx, self.y + dy)", but the code after the cursor already
+    # closes the call differently: pasting the draft would be a syntax error.
+    text = CLASS + " * k, self.y * k)\n"
+    res = engine.fill(FillRequest(text=text, start=len(CLASS), language="python", n=4))
+    drafts = [c for c in res.candidates if c.source == "draft"]
+    assert drafts and not any(c.syntax_ok for c in drafts if c.text.endswith("dy)"))
+    if any(c.syntax_ok for c in res.candidates):
+        assert res.candidates[0].syntax_ok
+
+
+def test_drafts_off_uses_only_the_model(engine):
+    res = engine.fill(FillRequest(text=CLASS + "\n", start=len(CLASS), language="python",
+                                  draft_policy="off", n=3))
+    assert all(c.source == "model" for c in res.candidates)
+
+
+def test_pseudo_likelihood_scores_every_slot_once(denoiser):
+    text = "x = 1\ny = 2\n"
+    cv = build_canvas(denoiser.tokenizer, denoiser.ids, text, 6, 11, CanvasPlan(6, 64))
+    ids, att = batch_canvases([cv.ids], denoiser.ids.pad)
+    tokens = denoiser.tokenizer.encode("y = 2").ids
+    ids[0, cv.slot_positions] = torch.tensor(tokens + [denoiser.ids.null] * (6 - len(tokens)))
+    slot_logp = pseudo_log_likelihood(denoiser, ids, att, cv.slot_positions)
+    assert slot_logp.shape == (1, 6)
+    assert (slot_logp < 0).all()  # every slot got a log-probability from exactly one group
+    score = length_normalized(slot_logp, ids[:, cv.slot_positions], denoiser.ids.null)[0]
+    assert score == slot_logp[0, : len(tokens) + 1].mean().item()
