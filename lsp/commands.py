@@ -25,6 +25,10 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     lsp.add_argument("--options", default="{}", help="more initializationOptions as JSON, e.g. "
                      "'{\"lineBudget\": 16, \"sampler\": {\"threshold\": 0.5}}'")
     lsp.set_defaults(func=run_bench)
+    model = bench_sub.add_parser("model", help="forward latency of candidate denoiser sizes; print JSON")
+    model.add_argument("--canvas", type=int, default=256)
+    model.add_argument("--vocab", type=int, default=8192)
+    model.set_defaults(func=run_bench_model)
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -37,3 +41,13 @@ def run_bench(args: argparse.Namespace) -> int:
     from .bench import main
 
     return main(args)
+
+
+def run_bench_model(args: argparse.Namespace) -> int:
+    import json
+
+    from diffill.model.bench import size_table
+
+    for row in size_table(args.vocab, args.canvas):
+        print(json.dumps(row), flush=True)
+    return 0
