@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from diffill.model.errors import CheckpointError
 
-from .api import COMMIT_RULES, FillRequest, FillResult, SamplerConfig
+from .api import COMMIT_RULES, DRAFT_POLICIES, FillRequest, FillResult, SamplerConfig
 from .syntax import language_for
 
 if TYPE_CHECKING:  # torch-heavy: imported when a command needs the model
@@ -48,6 +48,8 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--remask-below", type=float, default=0.0)
     p.add_argument("--max-steps", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--drafts", default="prefer", choices=DRAFT_POLICIES,
+                   help="buffer drafts for line holes: off | prefer | score")
 
 
 def sampler_from(args: argparse.Namespace) -> SamplerConfig:
@@ -187,6 +189,7 @@ def run_fill(args: argparse.Namespace) -> int:
         return EXIT_MODEL
     language = language_for(None if path == "-" else path, args.language)
     req = FillRequest(text=text, start=start, end=end, language=language, n=args.n,
+                      draft_policy=args.drafts,
                       sampler=sampler_from(args))
     result = engine.fill(req)
     if args.json:
@@ -274,7 +277,7 @@ def run_eval(args: argparse.Namespace) -> int:
             print(f"{done}/{total}", file=sys.stderr)
 
     summary, outcomes = evaluate_tasks(engine, tasks, sampler_from(args), args.exec,
-                                       progress=progress)
+                                       progress=progress, draft_policy=args.drafts)
     if args.out:
         with args.out.open("w") as fh:
             for o in outcomes:
@@ -303,7 +306,7 @@ def run_curve(args: argparse.Namespace) -> int:
     from .evaluate import load_tasks
 
     tasks = load_tasks(args.tasks, args.limit)
-    rows = exact_match_curve(args.run, tasks, sampler_from(args), log_err)
+    rows = exact_match_curve(args.run, tasks, sampler_from(args), log_err, args.drafts)
     print(json.dumps(rows))
     return EXIT_OK
 
@@ -313,7 +316,8 @@ def run_sweep(args: argparse.Namespace) -> int:
     from .evaluate import load_tasks
 
     tasks = load_tasks(args.tasks, args.limit)
-    rows = threshold_sweep(load_engine(args), tasks, sampler_from(args), args.thresholds, log_err)
+    rows = threshold_sweep(load_engine(args), tasks, sampler_from(args), args.thresholds, log_err,
+                           args.drafts)
     if args.png:
         plot(rows, "tokens_per_forward_mean", "exact_match", args.png, "tokens per forward pass")
     print(json.dumps(rows))

@@ -25,7 +25,8 @@ def snapshot_dirs(run: Path) -> list[Path]:
 
 
 def exact_match_curve(
-    run: Path, tasks: list[dict[str, str]], sampler: SamplerConfig, log: Callable[[str], None]
+    run: Path, tasks: list[dict[str, str]], sampler: SamplerConfig, log: Callable[[str], None],
+    draft_policy: str = "prefer",
 ) -> list[dict[str, object]]:
     """Evaluate each snapshot not yet in RUN/em_curve.csv; returns all rows."""
     out = run / "em_curve.csv"
@@ -35,10 +36,11 @@ def exact_match_curve(
         if snap.name in done:
             continue
         engine = InfillEngine(MaskedLMDenoiser(snap, device="cpu"))
-        summary, _ = evaluate_tasks(engine, tasks, sampler)
+        summary, _ = evaluate_tasks(engine, tasks, sampler, draft_policy=draft_policy)
         training = json.loads((snap / "diffill.json").read_text()).get("training", {})
         row: dict[str, object] = {
             "snapshot": snap.name,
+            "drafts": draft_policy,
             "cpu_hours": training.get("cpu_hours"),
             "tokens_seen": training.get("tokens_seen"),
             "heldout_loss": training.get("heldout_loss"),
@@ -60,11 +62,13 @@ def threshold_sweep(
     sampler: SamplerConfig,
     thresholds: list[float],
     log: Callable[[str], None],
+    draft_policy: str = "prefer",
 ) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
     for th in thresholds:
         engine.cache.clear()
-        summary, _ = evaluate_tasks(engine, tasks, replace(sampler, threshold=th))
+        summary, _ = evaluate_tasks(engine, tasks, replace(sampler, threshold=th),
+                                    draft_policy=draft_policy)
         row: dict[str, object] = {"threshold": th, **summary}
         rows.append(row)
         log(json.dumps(row))

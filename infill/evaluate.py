@@ -94,6 +94,7 @@ def evaluate_tasks(
     execute: bool = False,
     language: str = "python",
     progress: Callable[[int, int], None] | None = None,
+    draft_policy: str = "prefer",
 ) -> tuple[dict[str, object], list[TaskOutcome]]:
     """Fill every task through the engine; return the summary and per-task outcomes."""
     sandbox = sandbox_prefix() if execute else []
@@ -101,7 +102,7 @@ def evaluate_tasks(
     for i, task in enumerate(tasks):
         prompt, suffix, middle = task["prompt"], task["suffix"], task["canonical_solution"]
         req = FillRequest(text=prompt + suffix, start=len(prompt), language=language,
-                          sampler=sampler or SamplerConfig())
+                          sampler=sampler or SamplerConfig(), draft_policy=draft_policy)
         result = engine.fill(req)
         completion = result.best or ""
         filled = prompt + completion + suffix
