@@ -1,4 +1,4 @@
-"""Fill the <|fill|> markers: `diffill fill examples/shapes.py --holes --diff`."""
+"""Hole markers to fill: `diffill fill examples/shapes.py --holes --diff`."""
 
 import math
 from dataclasses import dataclass

@@ -19,7 +19,7 @@ DRAFT_POLICIES = ("off", "prefer", "score")
 @dataclass(frozen=True)
 class SamplerConfig:
     rule: str = "confidence"  # how open slots are scored: confidence | margin | entropy
-    threshold: float = 0.9  # commit every open slot scoring at least this (>= 1 per step)
+    threshold: float = 0.3  # commit every open slot scoring at least this (>= 1 per step)
     temperature: float = 0.0  # 0: greedy argmax; > 0 samples
     top_p: float = 1.0  # nucleus size when sampling
     remask_below: float = 0.0  # re-mask committed slots whose probability falls below this

@@ -42,7 +42,7 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quantization", default="none", choices=("none", "4bit", "8bit"),
                    help="load weights quantized through bitsandbytes (if installed)")
     p.add_argument("--rule", default="confidence", choices=COMMIT_RULES)
-    p.add_argument("--threshold", type=float, default=0.9, help="commit threshold")
+    p.add_argument("--threshold", type=float, default=0.3, help="commit threshold")
     p.add_argument("--temperature", type=float, default=0.0)
     p.add_argument("--top-p", type=float, default=1.0)
     p.add_argument("--remask-below", type=float, default=0.0)

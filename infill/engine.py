@@ -89,10 +89,13 @@ class InfillEngine:
             filled = req.text[: req.start] + fill + after
             ok = not introduces_errors(req.text, filled, req.language)
             candidates.append(Candidate(fill, lp, ok, source))
-        if req.draft_policy == "score":
-            candidates.sort(key=lambda c: (c.syntax_ok, c.logprob), reverse=True)
-        else:
-            candidates.sort(key=lambda c: c.syntax_ok, reverse=True)  # stable: keeps policy order
+        def rank(item: tuple[int, Candidate]) -> tuple[bool, int, float]:
+            i, c = item
+            if req.draft_policy == "prefer" and c.source == "draft":
+                return (c.syntax_ok, 1, -i)  # drafts above model fills, in match order
+            return (c.syntax_ok, 0, c.logprob)
+
+        candidates = [c for _, c in sorted(enumerate(candidates), key=rank, reverse=True)]
         result = FillResult(
             start=req.start,
             end=end,

@@ -23,7 +23,7 @@ QUANTIZATIONS = (None, "4bit", "8bit")
 @dataclass(frozen=True)
 class SamplerSettings:
     rule: str = "confidence"  # how open slots are scored: confidence | margin | entropy
-    threshold: float = 0.9  # commit every open slot scoring at least this (>= 1 per step)
+    threshold: float = 0.3  # commit every open slot scoring at least this (>= 1 per step)
     temperature: float = 0.0  # 0: greedy; > 0 samples (candidates > 1 sample anyway)
     top_p: float = 1.0  # nucleus size when sampling
     remask_below: float = 0.0  # re-mask committed slots whose probability falls below this

@@ -27,7 +27,8 @@ def test_result_is_cached_by_context(engine):
 
 def test_n_candidates_are_distinct_and_ranked(engine):
     text = CODE + "\n\ndef mod(a, b):\n    "
-    res = engine.fill(FillRequest(text=text, start=len(text), language="python", n=4))
+    res = engine.fill(FillRequest(text=text, start=len(text), language="python", n=4,
+                                  draft_policy="off"))
     texts = [c.text for c in res.candidates]
     assert len(texts) == len(set(texts)) >= 1
     keys = [(c.syntax_ok, c.logprob) for c in res.candidates]
