@@ -22,7 +22,7 @@ from .api import Cancelled, Candidate, FillRequest, FillResult, StopSignal
 from .canvas import CanvasPlan, HealingIndex, batch_canvases, build_canvas
 from .drafts import buffer_drafts, length_normalized, pseudo_log_likelihood
 from .sampler import denoise
-from .syntax import HoleKind, HolePlan, introduces_errors, plan_hole
+from .syntax import HoleKind, HolePlan, error_count, plan_hole
 
 __all__ = ["Candidate", "Cancelled", "FillRequest", "FillResult", "InfillEngine", "StopSignal"]
 
@@ -81,13 +81,16 @@ class InfillEngine:
         at_line_start = not req.text[line_start : req.start].strip()
         candidates: list[Candidate] = []
         seen: set[str] = set()
+        # Parse the buffer once; each candidate then costs one parse, not two.
+        errors_before = error_count(req.text, req.language)
         for raw, lp, source in zip(texts, logprobs, sources, strict=True):
             fill = self.clean(raw, plan, after, at_line_start, req.text, req.start)
             if fill is None or fill in seen:
                 continue
             seen.add(fill)
             filled = req.text[: req.start] + fill + after
-            ok = not introduces_errors(req.text, filled, req.language)
+            errors_after = error_count(filled, req.language) if errors_before is not None else None
+            ok = errors_before is None or errors_after is None or errors_after <= errors_before
             candidates.append(Candidate(fill, lp, ok, source))
         def rank(item: tuple[int, Candidate]) -> tuple[bool, int, float]:
             i, c = item

@@ -25,6 +25,7 @@ from typing import Any
 
 import torch
 
+from .backends.common import read_json
 from .denoiser import Denoiser, MaskedLMDenoiser, pick_device, pick_dtype
 from .errors import CheckpointError
 
@@ -44,13 +45,7 @@ def read_config(folder: Path) -> dict[str, Any]:
     path = folder / "config.json"
     if not path.is_file():
         raise CheckpointError(f"{folder} has no config.json: is it a Hugging Face checkpoint folder?")
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise CheckpointError(f"{path} is unreadable: {exc}") from exc
-    if not isinstance(data, dict):
-        raise CheckpointError(f"{path} is not a JSON object")
-    return data
+    return read_json(path)
 
 
 def detect_family(folder: Path) -> str:
