@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from .syntax import HoleKind
 
 COMMIT_RULES = ("confidence", "margin", "entropy")
-DRAFT_POLICIES = ("off", "prefer", "score")
+DRAFT_POLICIES = ("off", "prefer", "score", "verify")
 
 
 @dataclass(frozen=True)
@@ -66,9 +66,23 @@ class FillRequest:
     # Buffer drafts for single-line holes (text the file already has after a matching
     # context): "off"; "prefer" ranks them above the model's own fill (measured best with
     # the current default model, see docs/BENCHMARKS.md); "score" ranks every candidate by
-    # the model's masked pseudo-likelihood (costs one extra batched forward).
+    # the model's masked pseudo-likelihood (costs one extra batched forward); "verify" seeds
+    # a canvas row with each draft, re-masks the slots the model doubts, refills them, and
+    # ranks every row by pseudo-likelihood.
     draft_policy: str = "prefer"
+    # Drafts from outside the buffer (other open documents, the workspace index, accepted
+    # suggestions; see diffill.infill.draft_index), best first, after the buffer's own.
+    extra_drafts: tuple[str, ...] = ()
+    # Range rewrites: the share of the old text's slots to re-mask and regenerate, lowest
+    # model confidence first (0 keeps the text, 1 regenerates it from nothing).
+    strength: float = 1.0
     sampler: SamplerConfig = field(default_factory=SamplerConfig)
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.strength <= 1.0:
+            raise ValueError(f"strength must be within 0..1, got {self.strength}")
+        if self.draft_policy not in DRAFT_POLICIES:
+            raise ValueError(f"unknown draft policy {self.draft_policy!r}; choose from {DRAFT_POLICIES}")
 
 
 @dataclass

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from diffill.model.errors import CheckpointError
 
 from .api import COMMIT_RULES, DRAFT_POLICIES, FillRequest, FillResult, SamplerConfig
+from .draft_index import DraftIndex
 from .syntax import language_for
 
 if TYPE_CHECKING:  # torch-heavy: imported when a command needs the model
@@ -75,6 +76,8 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     fill.add_argument("--at", help="cursor LINE:COL (1-based)")
     fill.add_argument("--to", help="range end LINE:COL (1-based) for a rewrite")
     fill.add_argument("--n", type=int, default=1, help="candidates")
+    fill.add_argument("--strength", type=float, default=1.0,
+                      help="with --to: share of the range to regenerate (0 keeps it, 1 from scratch)")
     fill.add_argument("--json", action="store_true", help="print edits with metadata")
     fill.add_argument("--language", help="language id (default: from the file extension)")
     fill.add_argument("--holes", action="store_true", help="fill every hole marker")
@@ -82,12 +85,18 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     fill.add_argument("--write", action="store_true", help="with --holes: write files back")
     fill.add_argument("--diff", action="store_true", help="with --holes: print a unified diff")
     fill.add_argument("--check", action="store_true", help="with --holes: exit 1 if changes")
+    fill.add_argument("--no-index", action="store_true", help="with --holes over several files: "
+                      "no drafts from the other files")
     add_model_options(fill)
     fill.set_defaults(func=run_fill)
 
     ev = sub.add_parser("eval", help="evaluate on HumanEval-Infilling-format tasks")
     ev.add_argument("tasks", type=Path, help="tasks .jsonl or .jsonl.gz")
     ev.add_argument("--limit", type=int)
+    ev.add_argument("--sample", type=int, help="a fixed random subset of this many tasks")
+    ev.add_argument("--workspace", type=Path, action="append", default=[],
+                    help="corpus .jsonl (path, text), repeatable: drafts from the other files of "
+                         "each task's repository")
     ev.add_argument("--out", type=Path, help="write one line per task")
     ev.add_argument("--exec", action="store_true", help="run tests in a sandbox for pass@1")
     add_model_options(ev)
@@ -114,6 +123,11 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     ho.add_argument("--limit", type=int, default=400)
     ho.add_argument("--out", type=Path, required=True)
     ho.set_defaults(func=run_heldout)
+
+
+def read_jsonl_rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
 
 
 def read_source(path: str) -> str:
@@ -180,6 +194,8 @@ def run_fill(args: argparse.Namespace) -> int:
         end = offset_of(text, args.to) if args.to else None
         if end is not None and end < start:
             raise InputError("--to is before --at")
+        if not 0.0 <= args.strength <= 1.0:
+            raise InputError("--strength must be between 0 and 1")
         engine = load_engine(args)
     except InputError as exc:
         print(f"diffill: {exc}", file=sys.stderr)
@@ -188,10 +204,14 @@ def run_fill(args: argparse.Namespace) -> int:
         print(f"diffill: {exc}", file=sys.stderr)
         return EXIT_MODEL
     language = language_for(None if path == "-" else path, args.language)
-    req = FillRequest(text=text, start=start, end=end, language=language, n=args.n,
-                      draft_policy=args.drafts,
-                      sampler=sampler_from(args))
-    result = engine.fill(req)
+    try:
+        req = FillRequest(text=text, start=start, end=end, language=language, n=args.n,
+                          draft_policy=args.drafts, strength=args.strength,
+                          sampler=sampler_from(args))
+        result = engine.fill(req)
+    except ValueError as exc:
+        print(f"diffill: {exc}", file=sys.stderr)
+        return EXIT_INPUT
     if args.json:
         print(json.dumps(result_json(path, text, result), indent=2))
     else:
@@ -210,12 +230,27 @@ def hole_files(paths: list[str], marker: str) -> list[Path]:
     return files
 
 
+def index_files(files: list[Path], marker: str) -> DraftIndex:
+    """Every readable file, markers removed (a draft must never propose one)."""
+    index = DraftIndex()
+    for path in files:
+        try:
+            index.update(str(path), read_source(str(path)).replace(marker, ""))
+        except InputError:
+            continue  # reported when its turn to be filled comes (if it is a source file)
+    return index
+
+
 def fill_markers(engine: InfillEngine, text: str, marker: str, language: str | None,
-                 sampler: SamplerConfig) -> str:
-    """Fill every marker, first to last; earlier fills become context for later ones."""
+                 sampler: SamplerConfig, index: DraftIndex | None = None, doc_id: str = "") -> str:
+    """Fill every marker, first to last; earlier fills become context for later ones.
+
+    index: drafts from the other files (doc_id is this file's id in it).
+    """
     while (at := text.find(marker)) >= 0:
         text = text[:at] + text[at + len(marker) :]
-        req = FillRequest(text=text, start=at, language=language, sampler=sampler)
+        drafts = tuple(index.drafts(text[:at], text[at:], exclude=doc_id)) if index is not None else ()
+        req = FillRequest(text=text, start=at, language=language, extra_drafts=drafts, sampler=sampler)
         text = text[:at] + (engine.fill(req).best or "") + text[at:]
     return text
 
@@ -223,6 +258,7 @@ def fill_markers(engine: InfillEngine, text: str, marker: str, language: str | N
 def fill_holes(args: argparse.Namespace) -> int:
     files = hole_files(args.paths, args.marker)
     engine: InfillEngine | None = None
+    index: DraftIndex | None = None
     changed = errors = 0
     for i, path in enumerate(files):
         try:
@@ -240,10 +276,14 @@ def fill_holes(args: argparse.Namespace) -> int:
             except CheckpointError as exc:
                 print(f"diffill: {exc}", file=sys.stderr)
                 return EXIT_MODEL
+        if index is None and len(files) > 1 and not args.no_index:
+            index = index_files(files, args.marker)  # built once a file has holes to fill
         if len(files) > 1:
             print(f"[{i + 1}/{len(files)}] {path}", file=sys.stderr)
         new = fill_markers(engine, text, args.marker, language_for(str(path), args.language),
-                           sampler_from(args))
+                           sampler_from(args), index, str(path))
+        if index is not None:
+            index.update(str(path), new.replace(args.marker, ""))  # later files see the fills
         changed += 1
         if args.diff or args.check:
             sys.stdout.writelines(difflib.unified_diff(
@@ -263,10 +303,15 @@ def run_eval(args: argparse.Namespace) -> int:
     from .evaluate import evaluate_tasks, load_tasks
 
     try:
-        tasks = load_tasks(args.tasks, args.limit)
+        tasks = load_tasks(args.tasks, args.limit, args.sample)
+        extra = None
+        if args.workspace:
+            from .repo_drafts import RepoDrafts
+
+            extra = RepoDrafts((r["path"], r["text"]) for f in args.workspace for r in read_jsonl_rows(f))
         engine = load_engine(args)
-    except (OSError, ValueError) as exc:
-        print(f"diffill: cannot read tasks: {exc}", file=sys.stderr)
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"diffill: cannot read tasks or workspace: {exc}", file=sys.stderr)
         return EXIT_INPUT
     except CheckpointError as exc:
         print(f"diffill: {exc}", file=sys.stderr)
@@ -277,7 +322,7 @@ def run_eval(args: argparse.Namespace) -> int:
             print(f"{done}/{total}", file=sys.stderr)
 
     summary, outcomes = evaluate_tasks(engine, tasks, sampler_from(args), args.exec,
-                                       progress=progress, draft_policy=args.drafts)
+                                       progress=progress, draft_policy=args.drafts, extra_drafts=extra)
     if args.out:
         with args.out.open("w") as fh:
             for o in outcomes:
@@ -305,7 +350,7 @@ def run_curve(args: argparse.Namespace) -> int:
     from .curves import exact_match_curve
     from .evaluate import load_tasks
 
-    tasks = load_tasks(args.tasks, args.limit)
+    tasks = load_tasks(args.tasks, args.limit, args.sample)
     rows = exact_match_curve(args.run, tasks, sampler_from(args), log_err, args.drafts)
     print(json.dumps(rows))
     return EXIT_OK
@@ -315,7 +360,7 @@ def run_sweep(args: argparse.Namespace) -> int:
     from .curves import plot, threshold_sweep
     from .evaluate import load_tasks
 
-    tasks = load_tasks(args.tasks, args.limit)
+    tasks = load_tasks(args.tasks, args.limit, args.sample)
     rows = threshold_sweep(load_engine(args), tasks, sampler_from(args), args.thresholds, log_err,
                            args.drafts)
     if args.png:

@@ -22,6 +22,7 @@ from .api import Cancelled, Candidate, FillRequest, FillResult, StopSignal
 from .canvas import CanvasPlan, HealingIndex, batch_canvases, build_canvas
 from .drafts import buffer_drafts, length_normalized, pseudo_log_likelihood
 from .sampler import denoise
+from .seeding import VERIFY_REMASK_BELOW, remask_least_likely, seeded_rows, slot_tokens
 from .syntax import HoleKind, HolePlan, error_count, plan_hole
 
 __all__ = ["Candidate", "Cancelled", "FillRequest", "FillResult", "InfillEngine", "StopSignal"]
@@ -67,15 +68,6 @@ class InfillEngine:
             self.cache.move_to_end(key)
             return replace(self.cache[key], cached=True, ms=(time.perf_counter() - t0) * 1000)
 
-        texts, logprobs, steps, tokens_per_forward, hurried = self.denoise_blocks(
-            req, plan, slots, end, stop)
-        n_model = max(1, req.n)
-        sources = ["model"] * n_model + ["draft"] * (len(texts) - n_model)
-        if req.draft_policy == "prefer" and not plan.multiline:
-            # Drafts first, in match order (longest context match first), then the model's.
-            drafts = buffer_drafts(req.text[: req.start], req.text[end:])
-            texts, logprobs = drafts + texts, [0.0] * len(drafts) + logprobs
-            sources = ["draft"] * len(drafts) + sources
         after = req.text[end:]
         line_start = req.text.rfind("\n", 0, req.start) + 1
         at_line_start = not req.text[line_start : req.start].strip()
@@ -83,15 +75,32 @@ class InfillEngine:
         seen: set[str] = set()
         # Parse the buffer once; each candidate then costs one parse, not two.
         errors_before = error_count(req.text, req.language)
-        for raw, lp, source in zip(texts, logprobs, sources, strict=True):
-            fill = self.clean(raw, plan, after, at_line_start, req.text, req.start)
-            if fill is None or fill in seen:
-                continue
-            seen.add(fill)
-            filled = req.text[: req.start] + fill + after
-            errors_after = error_count(filled, req.language) if errors_before is not None else None
-            ok = errors_before is None or errors_after is None or errors_after <= errors_before
-            candidates.append(Candidate(fill, lp, ok, source))
+
+        def add(texts: list[str], logprobs: list[float], sources: list[str]) -> None:
+            for raw, lp, source in zip(texts, logprobs, sources, strict=True):
+                fill = self.clean(raw, plan, after, at_line_start, req.text, req.start)
+                if fill is None or fill in seen:
+                    continue
+                seen.add(fill)
+                filled = req.text[: req.start] + fill + after
+                errors_after = error_count(filled, req.language) if errors_before is not None else None
+                ok = errors_before is None or errors_after is None or errors_after <= errors_before
+                candidates.append(Candidate(fill, lp, ok, source))
+
+        prefer_drafts = req.draft_policy == "prefer" and not plan.multiline
+        if prefer_drafts:
+            # Drafts first, in match order (longest context match first), then the model's.
+            drafts = self.drafts(req, end)
+            add(drafts, [0.0] * len(drafts), ["draft"] * len(drafts))
+        steps, tokens_per_forward, hurried = 0, 0.0, False
+        # Syntax-valid drafts outrank every model fill under "prefer": with enough of them
+        # the denoiser could not change the answer, so it does not run.
+        if not prefer_drafts or sum(c.syntax_ok for c in candidates) < max(1, req.n):
+            texts, logprobs, steps, tokens_per_forward, hurried = self.denoise_blocks(
+                req, plan, slots, end, stop)
+            n_model = max(1, req.n)
+            add(texts, logprobs, ["model"] * n_model + ["draft"] * (len(texts) - n_model))
+
         def rank(item: tuple[int, Candidate]) -> tuple[bool, int, float]:
             i, c = item
             if req.draft_policy == "prefer" and c.source == "draft":
@@ -125,7 +134,8 @@ class InfillEngine:
             req.text[req.start : end],
             "\x00",
             req.text[end : end + window],
-            f"\x00{plan.kind}{slots}{req.n}{req.sampler}{req.max_blocks}",
+            f"\x00{plan.kind}{slots}{req.n}{req.sampler}{req.max_blocks}{req.draft_policy}{req.strength}",
+            "\x00".join(req.extra_drafts),
         ):
             h.update(part.encode("utf-8", "surrogatepass"))
         return h.hexdigest()
@@ -164,8 +174,17 @@ class InfillEngine:
             if healed[0]:
                 allowed = self.healing.allowed(healed[0])
             positions = canvases[0].slot_positions
-            result = denoise(d, ids, attention, positions, replace(sampler, seed=sampler.seed + block),
-                             stop, allowed)
+            block_sampler = replace(sampler, seed=sampler.seed + block)
+            verified: list[str] = []
+            if block == 0 and plan.kind == HoleKind.RANGE and req.strength < 1.0:
+                steps += self.seed_old_text(req, end, ids, attention, positions, healed[0])
+            elif block == 0 and req.draft_policy == "verify" and not plan.multiline:
+                ids, attention, verified = self.add_draft_rows(req, end, ids, attention, positions, healed[0])
+                # Draft slots the model doubts are masked again and refilled.
+                block_sampler = replace(
+                    block_sampler, remask_below=max(block_sampler.remask_below, VERIFY_REMASK_BELOW),
+                    max_remasks=block_sampler.max_remasks * ids.shape[0])
+            result = denoise(d, ids, attention, positions, block_sampler, stop, allowed)
             steps += result.steps
             committed += result.committed
             slot_passes += result.steps * len(rows)
@@ -180,13 +199,19 @@ class InfillEngine:
                     texts.extend(draft_texts)
                     logprobs.extend(draft_scores)
                     steps += 1
+            if verified:
+                # Every row, the model's and the verified drafts', ranked by one measure.
+                if stop is not None and stop.cancelled():
+                    raise Cancelled()
+                slot_logp = pseudo_log_likelihood(d, ids, attention, positions)
+                result.logprob = length_normalized(slot_logp, ids[:, positions], d.ids.null)
+                steps += 1
+                for row in range(len(rows), ids.shape[0]):
+                    texts.append(self.decode_slots(result.slots[row], healed[0]))
+                    logprobs.append(result.logprob[row])
             for row, i in enumerate(rows):
                 slot_ids = result.slots[row]
-                content = [t for t in slot_ids if t != d.ids.null]
-                piece = d.tokenizer.decode(content) if content else ""
-                if healed[row] and piece.startswith(healed[row]):
-                    piece = piece[len(healed[row]) :]
-                texts[i] += piece
+                texts[i] += self.decode_slots(slot_ids, healed[row])
                 logprobs[i] += result.logprob[row]
                 # The hole ended inside this canvas when its last slot is null.
                 if slot_ids[-1] == d.ids.null or not plan.multiline:
@@ -194,6 +219,50 @@ class InfillEngine:
             if all(done):
                 break
         return texts, logprobs, steps, committed / max(slot_passes, 1), hurried
+
+    def decode_slots(self, slot_ids: list[int], healed: str) -> str:
+        """A row's fill text: content slots decoded, the healed prefix text taken off."""
+        content = [t for t in slot_ids if t != self.denoiser.ids.null]
+        piece = self.denoiser.tokenizer.decode(content) if content else ""
+        return piece[len(healed) :] if healed and piece.startswith(healed) else piece
+
+    def seed_old_text(
+        self, req: FillRequest, end: int, ids: torch.Tensor, attention: torch.Tensor,
+        positions: list[int], healed: str,
+    ) -> int:
+        """Range rewrite at strength < 1: slots start as the old text, the doubted share masked.
+
+        Returns the forward passes spent.
+        """
+        d = self.denoiser
+        tokens = d.tokenizer.encode(healed + req.text[req.start : end]).ids
+        seed = slot_tokens(tokens, len(positions), d.ids.null)
+        if seed is None:
+            raise ValueError(
+                f"the range is {len(tokens)} tokens, more than the {len(positions)} slots a partial "
+                "rewrite can start from; use strength 1 or a smaller range")
+        ids[:, positions] = torch.tensor(seed)
+        n_mask = round(req.strength * len(positions))
+        remask_least_likely(d, ids, attention, positions, req.strength)
+        return 1 if 0 < n_mask < len(positions) else 0
+
+    def add_draft_rows(
+        self, req: FillRequest, end: int, ids: torch.Tensor, attention: torch.Tensor,
+        positions: list[int], healed: str,
+    ) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+        """The canvas batch plus one row per draft that fits, its slots seeded with the draft."""
+        d = self.denoiser
+        seeds: list[list[int]] = []
+        for draft in self.drafts(req, end):
+            tokens = d.tokenizer.encode(healed + draft).ids
+            seed = slot_tokens(tokens, len(positions), d.ids.null)
+            if seed is not None and (not healed or d.tokenizer.decode(tokens[:1]).startswith(healed)):
+                seeds.append(seed)
+        if not seeds:
+            return ids, attention, []
+        rows = seeded_rows(ids[0], positions, seeds)
+        kept = [self.decode_slots(seed, healed) for seed in seeds]
+        return (torch.cat([ids, rows]), torch.cat([attention, attention[:1].expand(len(seeds), -1)]), kept)
 
     def score_with_drafts(
         self, req: FillRequest, end: int, filled: torch.Tensor, attention: torch.Tensor,
@@ -204,7 +273,7 @@ class InfillEngine:
         Returns (draft texts, draft scores, model-row scores); empty when there is no draft.
         """
         d = self.denoiser
-        drafts = buffer_drafts(req.text[: req.start], req.text[end:])
+        drafts = self.drafts(req, end)
         rows: list[torch.Tensor] = []
         kept: list[str] = []
         for draft in drafts:
@@ -223,6 +292,12 @@ class InfillEngine:
         scores = length_normalized(slot_logp, canvases[:, positions], d.ids.null)
         n_model = filled.shape[0]
         return kept, scores[n_model:], scores[:n_model]
+
+    @staticmethod
+    def drafts(req: FillRequest, end: int) -> list[str]:
+        """The buffer's drafts, then the caller's (other documents, the index), deduplicated."""
+        found = buffer_drafts(req.text[: req.start], req.text[end:])
+        return found + [d for d in dict.fromkeys(req.extra_drafts) if d not in found]
 
     @staticmethod
     def clean(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import random
 import resource
 import shutil
 import statistics
@@ -30,10 +31,18 @@ from .syntax import introduces_errors
 EXEC_TIMEOUT_S = 3.0
 
 
-def load_tasks(path: Path, limit: int | None = None) -> list[dict[str, str]]:
+def load_tasks(path: Path, limit: int | None = None, sample: int | None = None) -> list[dict[str, str]]:
+    """Tasks from a .jsonl(.gz) file: the first `limit`, or a fixed random `sample` of them.
+
+    Benchmark files list a problem's tasks together, so the first N cover few problems; a
+    sample (seeded, so reruns agree) spreads over all of them.
+    """
     opener = gzip.open if path.name.endswith(".gz") else open
     with opener(path, "rt", encoding="utf-8") as fh:  # type: ignore[operator]
         tasks = [json.loads(line) for line in fh if line.strip()]
+    if sample is not None and sample < len(tasks):
+        picked = sorted(random.Random(0).sample(range(len(tasks)), sample))
+        tasks = [tasks[i] for i in picked]
     return tasks[:limit] if limit else tasks
 
 
@@ -95,14 +104,19 @@ def evaluate_tasks(
     language: str = "python",
     progress: Callable[[int, int], None] | None = None,
     draft_policy: str = "prefer",
+    extra_drafts: Callable[[dict[str, str]], tuple[str, ...]] | None = None,
 ) -> tuple[dict[str, object], list[TaskOutcome]]:
-    """Fill every task through the engine; return the summary and per-task outcomes."""
+    """Fill every task through the engine; return the summary and per-task outcomes.
+
+    extra_drafts: drafts from outside the task's text (e.g. `repo_drafts.RepoDrafts`).
+    """
     sandbox = sandbox_prefix() if execute else []
     outcomes: list[TaskOutcome] = []
     for i, task in enumerate(tasks):
         prompt, suffix, middle = task["prompt"], task["suffix"], task["canonical_solution"]
         req = FillRequest(text=prompt + suffix, start=len(prompt), language=language,
-                          sampler=sampler or SamplerConfig(), draft_policy=draft_policy)
+                          sampler=sampler or SamplerConfig(), draft_policy=draft_policy,
+                          extra_drafts=extra_drafts(task) if extra_drafts else ())
         result = engine.fill(req)
         completion = result.best or ""
         filled = prompt + completion + suffix

@@ -144,6 +144,10 @@ def denoise(
             break
         s = score(probs, cfg.rule).masked_fill(~open_, -1.0)  # (N, K)
         commit = (s >= cfg.threshold) & open_
+        # A row whose every open slot predicts null has ended its fill: commit them all now
+        # rather than spending a forward pass per low-confidence null.
+        ended = ~(open_ & (choice != denoiser.ids.null)).any(-1, keepdim=True)
+        commit |= open_ & ended
         best = s.argmax(-1)  # at least one commit per row that still has open slots
         has_open = open_.any(-1)
         commit[torch.arange(n)[has_open], best[has_open]] = True

@@ -1,7 +1,9 @@
 """Local acceptance log for the `diffill.accepted` command (an inline item's `command`).
 
 The client runs the command after the user accepts a suggestion; one JSON line is appended
-to the configured `acceptanceLog` file. Nothing leaves the machine.
+to the configured `acceptanceLog` file. Nothing leaves the machine. (The same command feeds
+the workspace draft index, workspace.py; its `shown` argument is the server's own and is
+not logged.)
 """
 
 from __future__ import annotations
@@ -13,13 +15,16 @@ from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
+INTERNAL = frozenset({"shown"})  # command arguments that only the server uses
 
 
 def record(path: str | None, event: Any) -> bool:
     """Append event (a JSON object) with a timestamp; False when logging is off or fails."""
     if not path:
         return False
-    line = {"time": round(time.time(), 3), **(event if isinstance(event, dict) else {"event": event})}
+    fields = {k: v for k, v in event.items() if k not in INTERNAL} if isinstance(event, dict) else {
+        "event": event}
+    line = {"time": round(time.time(), 3), **fields}
     try:
         with Path(path).expanduser().open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(line, ensure_ascii=False) + "\n")

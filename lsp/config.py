@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
-from diffill.infill.api import COMMIT_RULES, SamplerConfig
+from diffill.infill.api import COMMIT_RULES, DRAFT_POLICIES, SamplerConfig
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 DTYPES = ("auto", "fp32", "bf16", "fp16")
@@ -50,6 +50,10 @@ class Settings:
     enabled_languages: list[str] = field(default_factory=lambda: ["*"])  # LSP languageIds; "*": all
     log_file: str | None = None  # also log there (logs never go to stdout)
     acceptance_log: str | None = None  # append a JSON line per accepted suggestion; None: off
+    workspace_index: bool = True  # drafts from other open documents, workspace files, acceptances
+    workspace_index_max_files: int = 2000  # workspace files the background scan reads at most
+    draft_policy: str = "prefer"  # off | prefer | score | verify (see FillRequest.draft_policy)
+    rewrite_strength: float = 1.0  # share of a rewritten range regenerated (0 keep, 1 from scratch)
 
     def model_key(self) -> tuple[str | None, str, str, bool, str | None]:
         """What a loaded model depends on: a change means a reload."""
@@ -128,6 +132,9 @@ def check(s: Settings) -> list[tuple[str, str]]:
         (s.line_budget is None or 1 <= s.line_budget <= 256, "lineBudget", "between 1 and 256"),
         (s.block_budget is None or 1 <= s.block_budget <= 256, "blockBudget", "between 1 and 256"),
         (1 <= s.candidates <= 8, "candidates", "between 1 and 8"),
+        (0 <= s.workspace_index_max_files <= 100_000, "workspaceIndexMaxFiles", "between 0 and 100000"),
+        (s.draft_policy in DRAFT_POLICIES, "draftPolicy", f"one of {', '.join(DRAFT_POLICIES)}"),
+        (0.0 <= s.rewrite_strength <= 1.0, "rewriteStrength", "between 0 and 1"),
         (sm.rule in COMMIT_RULES, "sampler.rule", f"one of {', '.join(COMMIT_RULES)}"),
         (0.0 <= sm.threshold <= 1.0, "sampler.threshold", "between 0 and 1"),
         (0.0 <= sm.temperature <= 10.0, "sampler.temperature", "between 0 and 10"),

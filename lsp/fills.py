@@ -30,10 +30,19 @@ class Trigger(StrEnum):
     COMPLETION = "completion"  # textDocument/completion items
 
 
+def single_line(plan: HolePlan, trigger: Trigger) -> bool:
+    """Whether a suggestion fills one line (only those take drafts)."""
+    return trigger is Trigger.COMPLETION or not plan.multiline  # a completion item is one line
+
+
 def suggestion_request(text: str, offset: int, language: str | None, plan: HolePlan,
-                       trigger: Trigger, settings: Settings) -> FillRequest:
+                       trigger: Trigger, settings: Settings,
+                       extra_drafts: tuple[str, ...] = ()) -> FillRequest:
+    """extra_drafts: drafts from other documents (workspace.py), best first."""
     kind, multiline = plan.kind, plan.multiline
-    if trigger is Trigger.COMPLETION and multiline:
+    if not single_line(plan, trigger):
+        extra_drafts = ()
+    elif multiline:
         kind, multiline = HoleKind.LINE, False  # a completion list shows one line per item
     return FillRequest(
         text=text,
@@ -43,13 +52,17 @@ def suggestion_request(text: str, offset: int, language: str | None, plan: HoleP
         kind=kind,
         slots=settings.block_budget if multiline else settings.line_budget,
         max_blocks=MAX_BLOCKS_INVOKED if trigger is Trigger.INVOKED else 1,
+        draft_policy=settings.draft_policy,
+        extra_drafts=extra_drafts,
         sampler=settings.sampler.config(),
     )
 
 
 def rewrite_request(text: str, start: int, end: int, language: str | None, n: int,
-                    settings: Settings) -> FillRequest:
+                    settings: Settings, strength: float | None = None) -> FillRequest:
+    """strength: the request's own rewrite strength; None takes the `rewriteStrength` setting."""
     return FillRequest(text=text, start=start, end=end, language=language, n=n,
+                       strength=settings.rewrite_strength if strength is None else strength,
                        sampler=settings.sampler.config())
 
 

@@ -29,7 +29,7 @@ def with_eol(fill: str, eol: str) -> str:
 
 def inline_items(doc: Document, offset: int, fills: list[str], encoding: str,
                  accepted: dict[str, Any] | None) -> list[types.InlineCompletionItem]:
-    """accepted: arguments of the acceptance command (None: acceptance logging is off)."""
+    """accepted: arguments of the acceptance command (None: no acceptance log, no draft index)."""
     eol = eol_of(doc.text)
     here = doc.position_at(offset, encoding)
     items = []

@@ -29,6 +29,9 @@ class RewriteRangeParams:
     text_document: types.VersionedTextDocumentIdentifier  # the version the range refers to
     range: types.Range  # may span lines
     n: int | None = None  # candidates (alternatives in `edits`, best first); default 1
+    # Share of the range to regenerate, least trusted tokens first: 0 keeps it, 1 rewrites
+    # from scratch; default: the `rewriteStrength` setting.
+    strength: float | None = None
 
 
 @attrs.define

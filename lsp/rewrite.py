@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
 
 from diffill.infill.cli import DEFAULT_MARKER
 
@@ -41,9 +42,15 @@ async def rewrite_range(ls: DiffillServer, params: RewriteRangeParams) -> Rewrit
     if start is None or end is None or end < start:
         return items.empty_rewrite(version)
     n = min(max(params.n or 1, 1), MAX_N)
-    req = fills.rewrite_request(doc.text, start, end, doc.language, n, ls.settings)
-    result = await ls.worker.run(f"rewrite:{doc.uri}", lambda engine, stop: fills.fill(engine, req, stop),
-                                 ls.settings.rewrite_deadline_ms)
+    strength = params.strength
+    if strength is not None and not 0.0 <= strength <= 1.0:
+        raise JsonRpcInvalidParams(f"strength must be between 0 and 1, got {strength}")
+    req = fills.rewrite_request(doc.text, start, end, doc.language, n, ls.settings, strength)
+    try:
+        result = await ls.worker.run(f"rewrite:{doc.uri}", lambda engine, stop: fills.fill(engine, req, stop),
+                                     ls.settings.rewrite_deadline_ms)
+    except ValueError as exc:  # e.g. a partial rewrite of a range longer than one canvas
+        raise JsonRpcInvalidParams(str(exc)) from exc
     if result is None:
         return items.empty_rewrite(version)
     ls.stats.add(result)
@@ -60,7 +67,11 @@ async def apply_edit(ls: DiffillServer, edit: types.WorkspaceEdit, label: str) -
 async def apply_rewrite(ls: DiffillServer, uri: str, version: int, range: types.Range) -> bool:
     params = RewriteRangeParams(text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
                                 range=range)
-    result = await rewrite_range(ls, params)
+    try:
+        result = await rewrite_range(ls, params)
+    except JsonRpcInvalidParams as exc:
+        ls.tell(types.MessageType.Warning, f"diffill: {exc.message}")
+        return False
     doc = current(ls, uri, version)
     if not result.edits or doc is None:
         ls.tell(types.MessageType.Info, "diffill: no rewrite for this selection (model not ready, "

@@ -5,7 +5,8 @@ Methods: `initialize`, `initialized`, `textDocument/didOpen|didChange|didClose`
 `textDocument/completion`, `textDocument/codeAction`, `workspace/executeCommand`
 (`diffill.rewrite`, `diffill.fillHoles`, `diffill.accepted`), and diffill's own
 `diffill/rewriteRange`, `diffill/stats` and `diffill/status` (sent). The work lives in
-suggest.py, rewrite.py and actions.py; the engine runs in worker.py's thread.
+suggest.py, rewrite.py and actions.py; the engine runs in worker.py's thread; drafts from
+other documents and the workspace come from workspace.py.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from .protocol import DiffillProtocol
 from .stats import FillStats
 from .status import StatusReporter
 from .worker import EngineWorker, Loader
+from .workspace import WorkspaceDrafts, roots_of
 
 if TYPE_CHECKING:
     from diffill.infill.engine import InfillEngine
@@ -74,11 +76,13 @@ class DiffillServer(LanguageServer):
         self.stats = FillStats()
         self.status = StatusReporter(self)
         self.worker = EngineWorker(self.status.update)
+        self.drafts = WorkspaceDrafts()
 
     def start(self, params: types.InitializeParams) -> None:
         """Negotiate the encoding, read initializationOptions, start loading the model."""
         self.encoding = negotiate(params.capabilities)
         self.status.bind(asyncio.get_running_loop())
+        self.drafts.roots = roots_of(params)
         self.configure(params.initialization_options, initial=True)
 
     def configure(self, raw: Any, initial: bool = False) -> None:
@@ -93,6 +97,9 @@ class DiffillServer(LanguageServer):
         if initial or self.settings.model_key() != previous.model_key():
             label = self.settings.model_path or "the default model"
             self.worker.load(engine_loader(self.settings), label)
+        # After the model load is queued: the workspace scan must not delay it.
+        self.drafts.configure(self.settings.workspace_index, self.settings.workspace_index_max_files,
+                              self.documents.docs.values())
 
     def tell(self, kind: types.MessageType, message: str) -> None:
         log.warning("%s", message)
@@ -101,6 +108,7 @@ class DiffillServer(LanguageServer):
     def close(self, uri: str) -> None:
         self.documents.close(uri)
         self.continuation.forget(uri)
+        self.drafts.closed(uri)
         for purpose in ("inline", "completion", "rewrite", "holes"):
             self.worker.cancel(f"{purpose}:{uri}")
 
@@ -128,13 +136,14 @@ def initialized(ls: DiffillServer, params: types.InitializedParams) -> None:
 @SERVER.feature(types.TEXT_DOCUMENT_DID_OPEN)
 def did_open(ls: DiffillServer, params: types.DidOpenTextDocumentParams) -> None:
     """Track the document."""
-    ls.documents.open(params.text_document)
+    ls.drafts.changed(ls.documents.open(params.text_document))
 
 
 @SERVER.feature(types.TEXT_DOCUMENT_DID_CHANGE)
 def did_change(ls: DiffillServer, params: types.DidChangeTextDocumentParams) -> None:
     """Apply incremental changes (and edit the syntax tree)."""
-    ls.documents.change(params, ls.encoding)
+    if (doc := ls.documents.change(params, ls.encoding)) is not None:
+        ls.drafts.changed(doc)
 
 
 @SERVER.feature(types.TEXT_DOCUMENT_DID_CLOSE)
@@ -190,8 +199,9 @@ async def fill_holes_command(ls: DiffillServer, uri: str, version: int) -> bool:
 
 @SERVER.command(CMD_ACCEPTED)
 def accepted_command(ls: DiffillServer, event: dict[str, Any]) -> bool:
-    """The user accepted a suggestion: append it to the local acceptance log."""
-    return acceptance.record(ls.settings.acceptance_log, event)
+    """The user accepted a suggestion: keep it as a draft; append it to the acceptance log."""
+    fed = ls.drafts.accepted(event)
+    return acceptance.record(ls.settings.acceptance_log, event) or fed
 
 
 @SERVER.feature(STATS)

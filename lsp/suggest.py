@@ -36,7 +36,8 @@ async def fills_at(ls: DiffillServer, doc: Document, offset: int, trigger: Trigg
         return None
     text, version = doc.text, doc.version
     plan = plan_hole(text, offset, doc.language, doc.tree)
-    req = fills.suggestion_request(text, offset, doc.language, plan, trigger, ls.settings)
+    drafts = ls.drafts.lookup(doc.uri, text, offset) if fills.single_line(plan, trigger) else ()
+    req = fills.suggestion_request(text, offset, doc.language, plan, trigger, ls.settings, drafts)
     key = f"{'completion' if trigger is Trigger.COMPLETION else 'inline'}:{doc.uri}"
     result = await ls.worker.run(key, lambda engine, stop: fills.fill(engine, req, stop),
                                  ls.settings.deadline_ms)
@@ -48,10 +49,14 @@ async def fills_at(ls: DiffillServer, doc: Document, offset: int, trigger: Trigg
     return [c.text for c in result.candidates if c.text]
 
 
-def acceptance_args(ls: DiffillServer, doc: Document, trigger: Trigger) -> dict[str, Any] | None:
-    if not ls.settings.acceptance_log:
+def acceptance_args(ls: DiffillServer, doc: Document, text: str, offset: int, trigger: Trigger,
+                    suggestions: list[str]) -> dict[str, Any] | None:
+    """Arguments of the acceptance command; None when nothing listens (no log, no index)."""
+    shown = ls.drafts.shown(text, offset, suggestions)
+    if not ls.settings.acceptance_log and shown is None:
         return None
-    return {"uri": doc.uri, "languageId": doc.language_id, "trigger": trigger.value}
+    args: dict[str, Any] = {"uri": doc.uri, "languageId": doc.language_id, "trigger": trigger.value}
+    return args if shown is None else {**args, "shown": shown}
 
 
 async def inline(ls: DiffillServer, params: types.InlineCompletionParams) -> list[types.InlineCompletionItem]:
@@ -61,16 +66,17 @@ async def inline(ls: DiffillServer, params: types.InlineCompletionParams) -> lis
     doc, offset = found
     invoked = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
     trigger = Trigger.INVOKED if invoked else Trigger.TYPED
-    accepted = acceptance_args(ls, doc, trigger)
     if not invoked and (rest := ls.continuation.rest(doc.uri, doc.text, offset)) is not None:
         ls.stats.continued += 1  # the user typed what the last suggestion begins with
-        return items.inline_items(doc, offset, [rest], ls.encoding, accepted)
+        return items.inline_items(doc, offset, [rest], ls.encoding,
+                                  acceptance_args(ls, doc, doc.text, offset, trigger, [rest]))
     text = doc.text
     suggestions = await fills_at(ls, doc, offset, trigger)
     if not suggestions:
         return []
     ls.continuation.remember(doc.uri, text, offset, suggestions[0])
-    return items.inline_items(doc, offset, suggestions, ls.encoding, accepted)
+    return items.inline_items(doc, offset, suggestions, ls.encoding,
+                              acceptance_args(ls, doc, text, offset, trigger, suggestions))
 
 
 async def completion(ls: DiffillServer, params: types.CompletionParams) -> types.CompletionList:

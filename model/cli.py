@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 from .errors import CheckpointError
@@ -25,11 +24,13 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     budget.add_argument("--minutes", type=float, help="training-time budget of the whole run")
     budget.add_argument("--steps", type=int, help="step budget of the whole run")
     train.add_argument("--batch", type=int, default=32)
-    train.add_argument("--lr", type=float, default=2e-3)
-    train.add_argument("--canvas", type=int, default=256)
+    train.add_argument("--lr", type=float, default=1e-3)
+    train.add_argument("--canvas", type=int, default=128)
     train.add_argument("--checkpoint-minutes", type=float, default=10.0)
     train.add_argument("--threads", type=int, default=0)
     train.add_argument("--no-bf16", action="store_true", help="train in fp32")
+    train.add_argument("--noise", action="append", default=[], metavar="FIELD=VALUE",
+                       help="override a NoiseConfig field (model/noise.py), e.g. p_context_mask=0")
     train.set_defaults(func=run_train)
 
     model = sub.add_parser("model", help="inspect checkpoints, build the corpus and tokenizer")
@@ -59,14 +60,19 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from .noise import NoiseConfig
+    from .noise import for_canvas, with_overrides
     from .train import TrainConfig, train
 
+    try:
+        noise = with_overrides(for_canvas(args.canvas), args.noise)
+    except ValueError as exc:
+        print(f"diffill: {exc}", file=sys.stderr)
+        return 2
     cfg = TrainConfig(
         corpus=args.corpus, out=args.out, tokenizer=args.tokenizer, init=args.init,
         minutes=args.minutes, steps=args.steps, batch=args.batch, lr=args.lr,
         checkpoint_minutes=args.checkpoint_minutes, threads=args.threads, bf16=not args.no_bf16,
-        noise=replace(NoiseConfig(), canvas=args.canvas),
+        noise=noise,
     )
     on_checkpoint = getattr(args, "on_checkpoint", None)
     train(cfg, on_checkpoint)

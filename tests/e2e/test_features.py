@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
 from lsp_harness import Session, pos
 from lsprotocol import types
 
@@ -103,6 +104,18 @@ def test_rewrite_range_returns_multiline_edits(server: Session) -> None:
     assert 1 <= len(result.edits) <= 2
     assert all(e.range == rng for e in result.edits)
     assert result.steps >= 1 and result.ms > 0
+
+
+def test_rewrite_strength_zero_keeps_the_range_and_bad_strength_is_an_error(server: Session) -> None:
+    uri = server.open(CODE)
+    rng = types.Range(start=pos(8, 11), end=pos(8, 16))  # "a - b"
+    doc = types.VersionedTextDocumentIdentifier(uri=uri, version=1)
+    result = server.run(server.client.rewrite_range_async(RewriteRangeParams(
+        text_document=doc, range=rng, strength=0.0)))
+    assert [e.new_text for e in result.edits] == ["a - b"]
+    with pytest.raises(Exception, match="strength"):
+        server.run(server.client.rewrite_range_async(RewriteRangeParams(
+            text_document=doc, range=rng, strength=3.0)))
 
 
 def test_code_actions_and_commands_apply_edits(server: Session) -> None:

@@ -96,3 +96,24 @@ def test_eval_on_tasks(tmp_path: Path, capsys):
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["tasks"] == 1 and summary["pass_at_1"] in (0.0, 1.0)
     assert json.loads(out.read_text())["task_id"] == "t/0"
+
+
+def test_holes_take_drafts_from_the_other_files(tmp_path: Path, capsys):
+    (tmp_path / "helper.py").write_text(
+        "def helper(buffer):\n    value = zeta_checksum(buffer, seed=0x5EED)\n    return value\n")
+    f = tmp_path / "main.py"
+    f.write_text("def main(data):\n    value = zeta_checksum(<|fill|>)\n    return value\n")
+    assert main(["fill", str(tmp_path), "--holes", "--no-index", "--diff"]) == 0
+    assert "0x5EED)" not in capsys.readouterr().out  # the model alone cannot know it
+    assert main(["fill", str(tmp_path), "--holes", "--write"]) == 0
+    assert "    value = zeta_checksum(buffer, seed=0x5EED)\n" in f.read_text()
+
+
+def test_range_rewrite_strength(tmp_path: Path, capsys):
+    f = tmp_path / "a.py"
+    f.write_text("def add(a, b):\n    return a + b\n")
+    # Strength 0 keeps the range as it is; an out-of-range strength is an input error.
+    assert main(["fill", str(f), "--at", "2:12", "--to", "2:17", "--strength", "0"]) == 0
+    assert capsys.readouterr().out == "def add(a, b):\n    return a + b\n"
+    assert main(["fill", str(f), "--at", "2:12", "--to", "2:17", "--strength", "2"]) == 2
+    assert "--strength" in capsys.readouterr().err

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pytest
 import torch
 
 from diffill.infill.canvas import CanvasPlan, batch_canvases, build_canvas
@@ -33,6 +34,15 @@ def test_draft_from_the_buffer_is_chosen_when_right(engine):
     res = engine.fill(FillRequest(text=CLASS + "\n", start=len(CLASS), language="python"))
     assert res.candidates[0].source == "draft"
     assert res.best == "+ dx, self.y + dy)"
+    # A syntax-valid draft outranks any model fill under "prefer", so the model never ran.
+    assert res.steps == 0
+
+
+def test_model_runs_when_drafts_cannot_fill_every_candidate(engine):
+    res = engine.fill(FillRequest(text=CLASS + "\n", start=len(CLASS), language="python", n=3))
+    assert res.steps >= 1
+    assert res.candidates[0].source == "draft"
+    assert any(c.source == "model" for c in res.candidates)
 
 
 def test_draft_that_breaks_the_code_after_the_cursor_is_ranked_down(engine):
@@ -63,3 +73,22 @@ def test_pseudo_likelihood_scores_every_slot_once(denoiser):
     assert (slot_logp < 0).all()  # every slot got a log-probability from exactly one group
     score = length_normalized(slot_logp, ids[:, cv.slot_positions], denoiser.ids.null)[0]
     assert score == slot_logp[0, : len(tokens) + 1].mean().item()
+
+
+def test_verify_policy_offers_the_checked_draft(engine):
+    # The buffer has the line after the same context; verify seeds a canvas with it, the
+    # model keeps the tokens it agrees with, and the draft survives among the candidates.
+    text = ("def scale(values, factor):\n    return [v * factor for v in values]\n\n\n"
+            "def scale_all(values, factor):\n    return ")
+    res = engine.fill(FillRequest(text=text, start=len(text), language="python", n=4,
+                                  draft_policy="verify"))
+    assert res.steps >= 2  # the denoising passes plus the pseudo-likelihood pass
+    assert any(c.source == "draft" for c in res.candidates)
+    assert any(c.text.startswith("[v * factor") for c in res.candidates)
+    scores = [(c.syntax_ok, c.logprob) for c in res.candidates]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_unknown_draft_policy_is_an_error():
+    with pytest.raises(ValueError):
+        FillRequest(text="x", start=0, draft_policy="maybe")

@@ -10,7 +10,7 @@ CODE = "def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n
 
 def test_fill_at_cursor_returns_one_line(engine):
     text = CODE + "\n\ndef mul(a, b):\n    return "
-    res = engine.fill(FillRequest(text=text, start=len(text), language="python"))
+    res = engine.fill(FillRequest(text=text, start=len(text), language="python", draft_policy="off"))
     assert res.kind == HoleKind.REST_OF_LINE
     assert res.steps >= 1 and res.ms > 0
     for cand in res.candidates:
@@ -72,3 +72,34 @@ def test_healed_prefix_is_not_duplicated(engine):
     if res.best:
         # The fill continues the word; it never starts by repeating the typed "ad".
         assert not res.best.startswith("ad")
+
+
+def test_rewrite_at_strength_zero_keeps_the_text(engine):
+    start = CODE.index("a - b")
+    end = start + len("a - b")
+    res = engine.fill(FillRequest(text=CODE, start=start, end=end, language="python", strength=0.0))
+    assert res.best == "a - b"
+
+
+def test_partial_rewrite_keeps_what_the_model_trusts(engine):
+    # At strength 0.5 half the slots (old tokens and null padding) are regenerated: the
+    # rewrite differs from a from-scratch one, and some old token survives.
+    start = CODE.index("return a - b")
+    end = start + len("return a - b")
+    half = engine.fill(FillRequest(text=CODE, start=start, end=end, language="python", strength=0.5,
+                                   draft_policy="off"))
+    assert half.kind == HoleKind.RANGE and half.steps >= 2
+    assert half.candidates, "a partial rewrite should offer an edit"
+    old_words = {"return", "a", "-", "b"}
+    assert old_words & set(half.best.replace("-", " - ").split())
+
+
+def test_strength_out_of_range_is_an_error():
+    with pytest.raises(ValueError):
+        FillRequest(text=CODE, start=0, end=3, strength=1.5)
+
+
+def test_partial_rewrite_of_a_range_too_long_for_one_canvas_is_an_error(engine):
+    text = "x = [" + ", ".join(str(i) for i in range(400)) + "]\n"
+    with pytest.raises(ValueError, match="strength 1"):
+        engine.fill(FillRequest(text=text, start=0, end=len(text) - 1, strength=0.5))

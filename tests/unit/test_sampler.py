@@ -31,7 +31,10 @@ def test_fills_every_slot_and_reports_stats(denoiser):
 def test_threshold_one_commits_one_token_per_step(denoiser):
     cv, ids, att = canvas_for(denoiser, slots=8)
     res = denoise(denoiser, ids, att, cv.slot_positions, SamplerConfig(threshold=1.01))
-    assert res.steps == 8 and res.committed == 8
+    assert res.committed == 8 and res.steps <= 8
+    # Fewer steps only when the fill ended: the slots committed together at the end are null.
+    skipped = 8 - res.steps
+    assert res.slots[0].count(denoiser.ids.null) >= skipped
 
 
 def test_deterministic_under_seed(denoiser):

@@ -9,7 +9,8 @@ import type { Executable } from 'vscode-languageclient/node';
 /** The server's configuration keys, camelCase and the same in every editor (docs/BENCHMARKS_LSP.md). */
 const SERVER_KEYS = [
   'modelPath', 'device', 'dtype', 'deadlineMs', 'rewriteDeadlineMs', 'lineBudget', 'blockBudget',
-  'sampler', 'candidates', 'enabledLanguages', 'logFile', 'acceptanceLog',
+  'sampler', 'candidates', 'enabledLanguages', 'logFile', 'acceptanceLog', 'workspaceIndex',
+  'workspaceIndexMaxFiles', 'draftPolicy', 'rewriteStrength', 'trustRemoteCode', 'quantization',
 ] as const;
 
 /** Every server key with its current value (defaults included), so a key reset in the UI resets the server too. */

@@ -1,0 +1,63 @@
+"""Canvases that start from text instead of an all-mask hole: drafts and range rewrites.
+
+A seeded slot holds a real token; the denoiser reads every slot, the ones it doubts are
+masked again and refilled. For a draft this is verification (keep what the model agrees
+with, correct the rest); for a range rewrite the re-masked share is the rewrite strength.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+
+from diffill.model.denoiser import Denoiser
+
+# A draft slot whose token the model gives less than this probability is re-masked.
+VERIFY_REMASK_BELOW = 0.1
+
+
+def slot_tokens(tokens: Sequence[int], slots: int, null_id: int) -> list[int] | None:
+    """Tokens padded with null to the slot count; None when they do not fit."""
+    if len(tokens) > slots:
+        return None
+    return [*tokens, *([null_id] * (slots - len(tokens)))]
+
+
+def seeded_rows(base: torch.Tensor, positions: Sequence[int], seeds: Sequence[Sequence[int]]) -> torch.Tensor:
+    """Copies (S, T) of the canvas row base (T,), the hole slots of row i set to seeds[i]."""
+    rows = base.unsqueeze(0).repeat(len(seeds), 1)
+    if seeds:
+        rows[:, list(positions)] = torch.tensor([list(s) for s in seeds], dtype=rows.dtype)
+    return rows
+
+
+@torch.inference_mode()
+def remask_least_likely(
+    denoiser: Denoiser,
+    canvases: torch.Tensor,
+    attention: torch.Tensor,
+    positions: Sequence[int],
+    share: float,
+) -> None:
+    """Mask, in place, the share of each row's slots whose token the model finds least likely.
+
+    One forward pass. share 0 masks nothing, 1 masks every slot.
+    """
+    k = len(positions)
+    n_mask = round(share * k)
+    if n_mask == 0:
+        return
+    pos = torch.tensor(list(positions))
+    if n_mask >= k:
+        canvases[:, pos] = denoiser.ids.mask
+        return
+    index = pos.unsqueeze(0).expand(canvases.shape[0], -1)
+    logits = denoiser.logits(canvases, attention, index)  # (N, K, V)
+    logits[..., list(denoiser.forbidden)] = -math.inf
+    current = canvases[:, pos]
+    logp = torch.log_softmax(logits.float(), -1).gather(-1, current.unsqueeze(-1)).squeeze(-1)
+    doubt = logp.topk(n_mask, dim=-1, largest=False).indices  # (N, n_mask)
+    rows = torch.arange(canvases.shape[0]).unsqueeze(-1).expand_as(doubt)
+    canvases[rows, pos[doubt]] = denoiser.ids.mask

@@ -1,0 +1,126 @@
+"""Drafts from the workspace for `textDocument/inlineCompletion` and `textDocument/completion`.
+
+One DraftIndex per server, fed by open documents, a background scan of the workspace's
+source files (scan.py) and accepted suggestions (the `diffill.accepted` command). An edit
+only marks its document; the document is re-indexed when a request comes for another one
+(a document's own drafts come from its buffer, so its index entry can wait), which keeps
+typing cheap. Closed documents stay indexed when they are files of the workspace.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections import OrderedDict
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+
+from diffill.infill.draft_index import ACCEPTED_CONTEXT, DraftIndex
+
+from .documents import Document, path_of
+from .scan import WorkspaceScan
+
+log = logging.getLogger(__name__)
+SHOWN = 64  # suggestions remembered for the acceptance command
+
+
+def doc_key(uri: str) -> str:
+    """Index key: the path for file URIs (as the scan names files), else the URI."""
+    return path_of(uri) if uri.startswith("file:") else uri
+
+
+def roots_of(params: types.InitializeParams) -> list[Path]:
+    """The workspace folders (file URIs only), else rootUri or rootPath."""
+    uris = [f.uri for f in params.workspace_folders or []] or ([params.root_uri] if params.root_uri else [])
+    roots = [Path(path_of(u)) for u in uris if u.startswith("file:")]
+    if not roots and params.root_path:
+        roots = [Path(params.root_path)]
+    return [r for r in roots if r.is_dir()]
+
+
+class WorkspaceDrafts:
+    """The server's draft index and what feeds it; used from the event loop (the scan aside)."""
+
+    def __init__(self) -> None:
+        self.index = DraftIndex()
+        self.roots: list[Path] = []
+        self.enabled = False
+        self.max_files = 0
+        self._dirty: dict[str, Document] = {}  # key -> open document edited since it was indexed
+        self._shown: OrderedDict[int, tuple[str, list[str]]] = OrderedDict()  # id -> (before, fills)
+        self._ids = itertools.count(1)
+        self._scan: WorkspaceScan | None = None
+
+    def configure(self, enabled: bool, max_files: int, open_docs: Iterable[Document]) -> None:
+        """Switch on (start the scan, index open documents) or off (drop everything)."""
+        if (enabled, max_files) == (self.enabled, self.max_files):
+            return
+        if self._scan is not None:
+            self._scan.stop()
+            self._scan = None
+        was_enabled, self.enabled, self.max_files = self.enabled, enabled, max_files
+        if not enabled:
+            self.index = DraftIndex()  # a new one: a stopping scan may still add a file to the old
+            self._dirty.clear()
+            self._shown.clear()
+            return
+        if not was_enabled:
+            for doc in open_docs:
+                self.changed(doc)
+        if self.roots and max_files > 0:
+            self._scan = WorkspaceScan(self.roots, self.index, max_files)
+            self._scan.start()
+
+    def changed(self, doc: Document) -> None:
+        """An opened or edited document: indexed later (see the module docstring)."""
+        if self.enabled:
+            self._dirty[doc_key(doc.uri)] = doc
+
+    def closed(self, uri: str) -> None:
+        key = doc_key(uri)
+        doc = self._dirty.pop(key, None)
+        if not self.in_workspace(key):
+            self.index.remove(key)
+        elif doc is not None:
+            self.index.update(key, doc.text)
+
+    def in_workspace(self, key: str) -> bool:
+        path = Path(key)
+        return path.is_absolute() and any(path.is_relative_to(root) for root in self.roots)
+
+    def lookup(self, uri: str, text: str, offset: int) -> tuple[str, ...]:
+        """Drafts from other documents for a cursor at offset in text (the document at uri)."""
+        if not self.enabled:
+            return ()
+        key = doc_key(uri)
+        for other in [k for k in self._dirty if k != key]:
+            self.index.update(other, self._dirty.pop(other).text)
+        return tuple(self.index.drafts(text[:offset], text[offset:], exclude=key))
+
+    def shown(self, text: str, offset: int, fills: list[str]) -> int | None:
+        """Remember suggestions shown at offset; the id goes into the acceptance command."""
+        if not self.enabled:
+            return None
+        shown_id = next(self._ids)
+        self._shown[shown_id] = (text[max(0, offset - ACCEPTED_CONTEXT) : offset], fills)
+        if len(self._shown) > SHOWN:
+            self._shown.popitem(last=False)
+        return shown_id
+
+    def accepted(self, event: Any) -> bool:
+        """The acceptance command's argument: the accepted suggestion becomes a draft."""
+        if not (self.enabled and isinstance(event, dict)):
+            return False
+        shown, rank = self._shown.get(event.get("shown", 0)), event.get("rank")
+        if shown is None or not isinstance(rank, int) or not 0 <= rank < len(shown[1]):
+            return False
+        before, fills = shown
+        self.index.add_accepted(before, fills[rank])
+        return True
+
+    def stop(self) -> None:
+        if self._scan is not None:
+            self._scan.stop()

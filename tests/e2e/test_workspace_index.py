@@ -1,0 +1,56 @@
+"""Drafts from other documents end to end: the real server, the shipped model, two open files."""
+
+from __future__ import annotations
+
+from lsp_harness import Session
+from lsprotocol import types
+
+from diffill.lsp.messages import CMD_ACCEPTED
+
+HELPER = (
+    "import zlib\n\n\n"
+    "def helper(buffer):\n"
+    "    value = zeta_checksum(buffer, seed=0x5EED)\n"
+    "    return value\n"
+)
+MAIN = "def main(data):\n    value = zeta_checksum(\n"  # nothing in it to copy from
+CURSOR = (1, 26)  # after "zeta_checksum(", the context HELPER's line has too
+
+
+def test_inline_completion_copies_the_line_another_document_has(server: Session) -> None:
+    server.open(HELPER)
+    uri = server.open(MAIN)
+    items = server.inline(uri, *CURSOR)
+    assert [i.insert_text for i in items] == ["buffer, seed=0x5EED)"]
+
+
+def test_accepted_suggestion_is_offered_in_another_document(server: Session) -> None:
+    line = "    digest = quux_fingerprint("
+    source = server.open("def helper(blob):\n    digest = quux_fingerprint(blob, rounds=0xBEEF)\n")
+    uri = server.open(f"def first(data):\n{line}\n")
+    items = server.inline(uri, 1, len(line))
+    assert [i.insert_text for i in items] == ["blob, rounds=0xBEEF)"]
+    command = items[0].command
+    assert command is not None and command.command == CMD_ACCEPTED
+    assert server.run(server.client.workspace_execute_command_async(types.ExecuteCommandParams(
+        command=CMD_ACCEPTED, arguments=command.arguments))) is True
+    # Closing the source (not a workspace file) drops it from the index; the first document
+    # never got the text inserted: only the acceptance can offer it now.
+    server.do(server.client.text_document_did_close, types.DidCloseTextDocumentParams(
+        text_document=types.TextDocumentIdentifier(uri=source)))
+    other = server.open(f"def second(data):\n{line}\n")
+    assert [i.insert_text for i in server.inline(other, 1, len(line))] == ["blob, rounds=0xBEEF)"]
+
+
+def test_workspace_index_setting_switches_it_off(server: Session) -> None:
+    server.do(server.client.workspace_did_change_configuration, types.DidChangeConfigurationParams(
+        settings={"workspaceIndex": False}))
+    try:
+        server.open(HELPER)
+        uri = server.open(MAIN)
+        items = server.inline(uri, *CURSOR)
+        assert all(i.insert_text != "buffer, seed=0x5EED)" for i in items)
+        assert all(i.command is None for i in items)  # no acceptance log, no index: no command
+    finally:
+        server.do(server.client.workspace_did_change_configuration, types.DidChangeConfigurationParams(
+            settings={"workspaceIndex": True}))
