@@ -97,6 +97,9 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     ev.add_argument("--workspace", type=Path, action="append", default=[],
                     help="corpus .jsonl (path, text), repeatable: drafts from the other files of "
                          "each task's repository")
+    ev.add_argument("--skip-similar", type=float, metavar="SHARE",
+                    help="with --workspace: leave out files sharing more than SHARE of the task "
+                         "file's long lines (near-copies)")
     ev.add_argument("--out", type=Path, help="write one line per task")
     ev.add_argument("--exec", action="store_true", help="run tests in a sandbox for pass@1")
     add_model_options(ev)
@@ -308,7 +311,8 @@ def run_eval(args: argparse.Namespace) -> int:
         if args.workspace:
             from .repo_drafts import RepoDrafts
 
-            extra = RepoDrafts((r["path"], r["text"]) for f in args.workspace for r in read_jsonl_rows(f))
+            rows = (r for f in args.workspace for r in read_jsonl_rows(f))
+            extra = RepoDrafts(((r["path"], r["text"]) for r in rows), args.skip_similar)
         engine = load_engine(args)
     except (OSError, ValueError, KeyError) as exc:
         print(f"diffill: cannot read tasks or workspace: {exc}", file=sys.stderr)

@@ -29,6 +29,7 @@ import zlib
 from array import array
 from bisect import bisect_left
 from collections import OrderedDict, deque
+from collections.abc import Collection
 from dataclasses import dataclass
 
 WINDOWS = (12, 8, 6, 4)  # context lengths (tokens) that are hashed, longest first
@@ -272,14 +273,17 @@ class DraftIndex:
             with self._lock:
                 self._accepted.append(doc)
 
-    def drafts(self, prefix: str, suffix: str, exclude: str | None = None, limit: int = 3) -> list[str]:
+    def drafts(self, prefix: str, suffix: str, exclude: str | Collection[str] | None = None,
+               limit: int = 3) -> list[str]:
         """Continuations (to line end) of the longest context matches, best first.
 
-        exclude: the id of the document being edited (its own drafts come from the buffer).
+        exclude: the id(s) of documents to leave out, e.g. the one being edited (its own
+        drafts come from the buffer).
         Ties in match length go to accepted suggestions, then to recently updated documents.
         """
         if limit <= 0:
             return []
+        skip = {exclude} if isinstance(exclude, str) else set(exclude or ())
         query = Query.of(prefix, suffix)
         cache: dict[str, int] = {}
         codes = [token_code(t, cache) for t in query.tokens]
@@ -287,7 +291,7 @@ class DraftIndex:
         checks = 0
         with self._lock:
             sources = list(reversed(self._accepted)) + [
-                d for i, d in reversed(self._docs.items()) if i != exclude]
+                d for i, d in reversed(self._docs.items()) if i not in skip]
             for k in WINDOWS:
                 if len(codes) < k:
                     continue

@@ -26,9 +26,17 @@ def buffer_drafts(
 
     min_match: characters of context a draft must share with the prefix tail.
     """
+    return [draft for draft, _ in buffer_draft_matches(prefix, suffix, max_drafts, min_match)]
+
+
+def buffer_draft_matches(
+    prefix: str, suffix: str, max_drafts: int = MAX_DRAFTS, min_match: int = MIN_MATCH
+) -> list[tuple[str, int]]:
+    """(draft, characters of matching context) pairs, longest match first."""
     haystack = prefix + suffix
     cursor = len(prefix)
-    drafts: list[str] = []
+    drafts: list[tuple[str, int]] = []
+    seen: set[str] = set()
     length = min(len(prefix), 400)
     # Walk down from long to short tails; each distinct continuation is a draft.
     while length >= min_match and len(drafts) < max_drafts:
@@ -40,8 +48,9 @@ def buffer_drafts(
             if end != cursor:
                 line_end = haystack.find("\n", end)
                 cont = haystack[end:] if line_end < 0 else haystack[end:line_end]
-                if cont.strip() and cont not in drafts:
-                    drafts.append(cont)
+                if cont.strip() and cont not in seen:
+                    seen.add(cont)
+                    drafts.append((cont, length))
                     if len(drafts) >= max_drafts:
                         break
             pos = haystack.rfind(tail, 0, end - 1)

@@ -23,7 +23,7 @@ from .canvas import CanvasPlan, HealingIndex, batch_canvases, build_canvas
 from .drafts import buffer_drafts, length_normalized, pseudo_log_likelihood
 from .sampler import denoise
 from .seeding import VERIFY_REMASK_BELOW, remask_least_likely, seeded_rows, slot_tokens
-from .syntax import HoleKind, HolePlan, error_count, plan_hole
+from .syntax import HoleKind, HolePlan, error_count, plan_hole, syntax_window
 
 __all__ = ["Candidate", "Cancelled", "FillRequest", "FillResult", "InfillEngine", "StopSignal"]
 
@@ -73,8 +73,10 @@ class InfillEngine:
         at_line_start = not req.text[line_start : req.start].strip()
         candidates: list[Candidate] = []
         seen: set[str] = set()
-        # Parse the buffer once; each candidate then costs one parse, not two.
-        errors_before = error_count(req.text, req.language)
+        # Validation parses the region around the hole, once without a fill and once per
+        # candidate; the whole of a large file would cost tens of milliseconds each.
+        lo, hi = syntax_window(req.text, req.start, end)
+        errors_before = error_count(req.text[lo:hi], req.language)
 
         def add(texts: list[str], logprobs: list[float], sources: list[str]) -> None:
             for raw, lp, source in zip(texts, logprobs, sources, strict=True):
@@ -82,7 +84,7 @@ class InfillEngine:
                 if fill is None or fill in seen:
                     continue
                 seen.add(fill)
-                filled = req.text[: req.start] + fill + after
+                filled = req.text[lo : req.start] + fill + req.text[end:hi]
                 errors_after = error_count(filled, req.language) if errors_before is not None else None
                 ok = errors_before is None or errors_after is None or errors_after <= errors_before
                 candidates.append(Candidate(fill, lp, ok, source))

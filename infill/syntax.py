@@ -97,6 +97,34 @@ def error_count(text: str, language: str | None) -> int | None:
     return None if tree is None else count_errors(tree.root_node)
 
 
+SYNTAX_REACH = 3000  # characters around a hole that candidate validation parses, at least
+
+
+def syntax_window(text: str, start: int, end: int, reach: int = SYNTAX_REACH) -> tuple[int, int]:
+    """Offsets (lo, hi) of the text validation parses for a fill of text[start:end].
+
+    Parsing a large file once per candidate costs tens of milliseconds; the region around
+    the hole decides whether a fill breaks the code. The window starts and ends at
+    unindented lines (top-level statements in most languages), so it rarely cuts a construct,
+    and the file with and without the fill is cut the same way.
+    """
+    lo = 0 if start <= reach else text.rfind("\n", 0, start - reach) + 1
+    while 0 < lo < start and text[lo : lo + 1] in (" ", "\t", "\n"):
+        lo = text.rfind("\n", 0, lo - 1) + 1
+    hi = len(text)
+    if end + reach < len(text):
+        hi = end + reach
+        while hi < len(text):
+            nl = text.find("\n", hi)
+            if nl < 0:
+                hi = len(text)
+                break
+            hi = nl + 1
+            if text[hi : hi + 1] not in (" ", "\t", "\n", ""):
+                break
+    return lo, hi
+
+
 def node_at(tree: Tree, byte_offset: int) -> Node:
     node = tree.root_node.descendant_for_byte_range(max(byte_offset - 1, 0), max(byte_offset - 1, 0))
     return node if node is not None else tree.root_node

@@ -30,3 +30,15 @@ def test_a_task_never_drafts_from_its_own_file():
 
 def test_task_path_strips_line_and_kind():
     assert task_path("alpha/pkg/a.py:12:line") == "alpha/pkg/a.py"
+
+
+def test_near_copies_can_be_left_out():
+    copy = ("alpha/pkg/a_copy.py", FILES[0][1])
+    files = [*FILES, copy]
+    prompt = "x = 1\n\ndef load(path):\n    return read_config("
+    # The task file is b.py here; a.py and its copy are both unlike it, so both stay in.
+    assert RepoDrafts(files, skip_similar=0.5)(task("alpha/pkg/b.py:3:rest_of_line", prompt))
+    # A task in a.py: its copy shares every long line, so with skip_similar it is left out.
+    own = task("alpha/pkg/a.py:2:rest_of_line", "def load(path):\n    return read_config(")
+    assert RepoDrafts(files)(own) == ("path, strict=True)",)
+    assert RepoDrafts(files, skip_similar=0.5)(own) == ()

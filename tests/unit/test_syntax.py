@@ -10,6 +10,7 @@ from diffill.infill.syntax import (
     language_for,
     parser_for,
     plan_hole,
+    syntax_window,
 )
 
 
@@ -52,3 +53,18 @@ def test_block_header_with_existing_body_is_a_line_hole():
 def test_braces_open_a_block_in_c_like_languages():
     text = "function f(x) {\n  \n}\n"
     assert plan_hole(text, text.index("{\n") + 4, "javascript").kind == HoleKind.BLOCK
+
+
+def test_syntax_window_is_the_whole_of_a_small_file():
+    text = "def f():\n    return 1\n"
+    assert syntax_window(text, 10, 10) == (0, len(text))
+
+
+def test_syntax_window_cuts_large_files_at_unindented_lines():
+    block = "def f{i}(x):\n    y = x + {i}\n    return y\n\n"
+    text = "".join(block.format(i=i) for i in range(2000))
+    hole = text.index("def f1000(")
+    lo, hi = syntax_window(text, hole + 20, hole + 20, reach=500)
+    assert 0 < lo < hole < hi < len(text)
+    assert text[lo:].startswith("def ") and text[hi:].startswith("def ")
+    assert error_count(text[lo:hi], "python") == 0
