@@ -117,3 +117,30 @@ def test_range_rewrite_strength(tmp_path: Path, capsys):
     assert capsys.readouterr().out == "def add(a, b):\n    return a + b\n"
     assert main(["fill", str(f), "--at", "2:12", "--to", "2:17", "--strength", "2"]) == 2
     assert "--strength" in capsys.readouterr().err
+
+
+def write_tasks(path: Path, n: int) -> None:
+    rows = [{"task_id": f"t/{i}", "prompt": f"def f{i}(x):\n    return ", "suffix": "\n",
+             "canonical_solution": "x"} for i in range(n)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def test_sweep_and_curve_take_a_sample(tmp_path: Path, capsys):
+    from diffill.model.paths import DEFAULT_CHECKPOINT
+
+    tasks = tmp_path / "t.jsonl"
+    write_tasks(tasks, 5)
+    assert main(["sweep", str(tasks), "--sample", "2", "--thresholds", "0.5", "1.01",
+                 "--drafts", "off"]) == 0
+    rows = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert [r["threshold"] for r in rows] == [0.5, 1.01] and all(r["tasks"] == 2 for r in rows)
+    # One-token-per-step decoding (threshold above 1) commits at most one slot per pass.
+    assert rows[1]["tokens_per_forward_mean"] <= 1.0
+
+    run = tmp_path / "run"
+    (run / "snapshots").mkdir(parents=True)
+    (run / "snapshots" / "step-0000001").symlink_to(DEFAULT_CHECKPOINT)
+    assert main(["curve", str(run), "--tasks", str(tasks), "--sample", "3", "--drafts", "off"]) == 0
+    curve = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert [r["snapshot"] for r in curve] == ["step-0000001"]
+    assert (run / "em_curve.csv").exists()
