@@ -20,7 +20,13 @@ from diffill.model.denoiser import Denoiser
 from . import postprocess
 from .api import Cancelled, Candidate, FillRequest, FillResult, StopSignal
 from .canvas import CanvasPlan, HealingIndex, batch_canvases, build_canvas
-from .drafts import buffer_drafts, length_normalized, pseudo_log_likelihood
+from .drafts import (
+    STRONG_DRAFT_CHARS,
+    buffer_draft_matches,
+    buffer_drafts,
+    length_normalized,
+    pseudo_log_likelihood,
+)
 from .sampler import denoise
 from .seeding import VERIFY_REMASK_BELOW, remask_least_likely, seeded_rows, slot_tokens
 from .syntax import HoleKind, HolePlan, error_count, plan_hole, syntax_window
@@ -92,8 +98,10 @@ class InfillEngine:
         prefer_drafts = req.draft_policy == "prefer" and not plan.multiline
         if prefer_drafts:
             # Drafts first, in match order (longest context match first), then the model's.
-            drafts = self.drafts(req, end)
-            add(drafts, [0.0] * len(drafts), ["draft"] * len(drafts))
+            # Only drafts behind a long enough context match outrank the model; weaker ones
+            # are added after its fills (below).
+            strong, weak = self.strong_drafts(req, end)
+            add(strong, [0.0] * len(strong), ["draft"] * len(strong))
         steps, tokens_per_forward, hurried = 0, 0.0, False
         # Syntax-valid drafts outrank every model fill under "prefer": with enough of them
         # the denoiser could not change the answer, so it does not run.
@@ -102,11 +110,17 @@ class InfillEngine:
                 req, plan, slots, end, stop)
             n_model = max(1, req.n)
             add(texts, logprobs, ["model"] * n_model + ["draft"] * (len(texts) - n_model))
+        weak_ids: set[int] = set()
+        if prefer_drafts:
+            n_before = len(candidates)
+            add(weak, [0.0] * len(weak), ["draft"] * len(weak))
+            weak_ids = {id(c) for c in candidates[n_before:]}
 
         def rank(item: tuple[int, Candidate]) -> tuple[bool, int, float]:
             i, c = item
-            if req.draft_policy == "prefer" and c.source == "draft":
-                return (c.syntax_ok, 1, -i)  # drafts above model fills, in match order
+            if prefer_drafts and c.source == "draft":
+                # Strong drafts above model fills, weak ones below, each in match order.
+                return (c.syntax_ok, -1 if id(c) in weak_ids else 1, -i)
             return (c.syntax_ok, 0, c.logprob)
 
         candidates = [c for _, c in sorted(enumerate(candidates), key=rank, reverse=True)]
@@ -294,6 +308,20 @@ class InfillEngine:
         scores = length_normalized(slot_logp, canvases[:, positions], d.ids.null)
         n_model = filled.shape[0]
         return kept, scores[n_model:], scores[:n_model]
+
+    @staticmethod
+    def strong_drafts(req: FillRequest, end: int) -> tuple[list[str], list[str]]:
+        """Drafts split by the length of their context match: (strong, weak), each best first.
+
+        The caller's drafts (other documents) count as strong: the index only returns
+        matches of several whole tokens.
+        """
+        strong: list[str] = []
+        weak: list[str] = []
+        for draft, chars in buffer_draft_matches(req.text[: req.start], req.text[end:]):
+            (strong if chars >= STRONG_DRAFT_CHARS else weak).append(draft)
+        strong += [d for d in dict.fromkeys(req.extra_drafts) if d not in strong and d not in weak]
+        return strong, weak
 
     @staticmethod
     def drafts(req: FillRequest, end: int) -> list[str]:

@@ -107,6 +107,18 @@ async def _send_inline(server: Session, uri: str, line: int, character: int, inv
 
 @pytest.mark.slow
 def test_burst_of_edits_and_requests(server: Session) -> None:
+    # Drafts off: a buffer draft answers in a few milliseconds without the model, before the
+    # next edit arrives; this test is about requests that need the engine piling up.
+    server.do(server.client.workspace_did_change_configuration,
+              types.DidChangeConfigurationParams(settings={"draftPolicy": "off"}))
+    try:
+        burst_of_edits_and_requests(server)
+    finally:
+        server.do(server.client.workspace_did_change_configuration,
+                  types.DidChangeConfigurationParams(settings={"draftPolicy": "prefer"}))
+
+
+def burst_of_edits_and_requests(server: Session) -> None:
     uri = server.open(CODE)
     assert server.inline(uri, *END)  # warm
     before = server.run(server.client.stats_async())
