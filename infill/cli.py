@@ -247,7 +247,8 @@ def index_files(files: list[Path], marker: str) -> DraftIndex:
 
 
 def fill_markers(engine: InfillEngine, text: str, marker: str, language: str | None,
-                 sampler: SamplerConfig, index: DraftIndex | None = None, doc_id: str = "") -> str:
+                 sampler: SamplerConfig, index: DraftIndex | None = None, doc_id: str = "",
+                 draft_policy: str = "prefer") -> str:
     """Fill every marker, first to last; earlier fills become context for later ones.
 
     index: drafts from the other files (doc_id is this file's id in it).
@@ -255,7 +256,8 @@ def fill_markers(engine: InfillEngine, text: str, marker: str, language: str | N
     while (at := text.find(marker)) >= 0:
         text = text[:at] + text[at + len(marker) :]
         drafts = tuple(index.drafts(text[:at], text[at:], exclude=doc_id)) if index is not None else ()
-        req = FillRequest(text=text, start=at, language=language, extra_drafts=drafts, sampler=sampler)
+        req = FillRequest(text=text, start=at, language=language, extra_drafts=drafts,
+                          draft_policy=draft_policy, sampler=sampler)
         text = text[:at] + (engine.fill(req).best or "") + text[at:]
     return text
 
@@ -286,7 +288,7 @@ def fill_holes(args: argparse.Namespace) -> int:
         if len(files) > 1:
             print(f"[{i + 1}/{len(files)}] {path}", file=sys.stderr)
         new = fill_markers(engine, text, args.marker, language_for(str(path), args.language),
-                           sampler_from(args), index, str(path))
+                           sampler_from(args), index, str(path), args.drafts)
         if index is not None:
             index.update(str(path), new.replace(args.marker, ""))  # later files see the fills
         changed += 1
