@@ -24,7 +24,8 @@ class SamplerConfig:
     top_p: float = 1.0  # nucleus size when sampling
     remask_below: float = 0.0  # re-mask committed slots whose probability falls below this
     max_remasks: int = 8  # cap on re-masks per request
-    max_steps: int = 64  # hard cap on forward passes
+    max_steps: int = 64  # forward passes per canvas at most: each step commits >= open/steps left
+    null_tail: bool = True  # commit the predicted run of end-of-fill nulls at once
     seed: int = 0  # sampling seed (deterministic results under a seed)
 
 

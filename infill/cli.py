@@ -47,7 +47,10 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--temperature", type=float, default=0.0)
     p.add_argument("--top-p", type=float, default=1.0)
     p.add_argument("--remask-below", type=float, default=0.0)
-    p.add_argument("--max-steps", type=int, default=64)
+    p.add_argument("--max-steps", type=int, default=64,
+                   help="forward passes per canvas at most (each step commits >= open slots / steps left)")
+    p.add_argument("--null-tail", action=argparse.BooleanOptionalAction, default=True,
+                   help="commit the predicted run of end-of-fill nulls at once")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--drafts", default="prefer", choices=DRAFT_POLICIES,
                    help="buffer drafts for line holes: off | prefer | score")
@@ -56,7 +59,7 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
 def sampler_from(args: argparse.Namespace) -> SamplerConfig:
     return SamplerConfig(rule=args.rule, threshold=args.threshold, temperature=args.temperature,
                          top_p=args.top_p, remask_below=args.remask_below,
-                         max_steps=args.max_steps, seed=args.seed)
+                         max_steps=args.max_steps, null_tail=args.null_tail, seed=args.seed)
 
 
 def load_engine(args: argparse.Namespace) -> InfillEngine:

@@ -53,6 +53,20 @@ def score(probs: torch.Tensor, rule: str) -> torch.Tensor:
     raise ValueError(f"unknown commit rule {rule!r}; choose from {COMMIT_RULES}")
 
 
+def null_tail(slots: torch.Tensor, choice: torch.Tensor, scores: torch.Tensor, null_id: int,
+              threshold: float) -> torch.Tensor:
+    """Bool (N, K): the run of slots at the end of each row predicted (or fixed) null.
+
+    A hole's nulls are always its last slots (training pads the middle at the end), so once
+    the last slot is confidently null the whole predicted null run ends the fill together.
+    """
+    is_null = (choice == null_id) | (slots == null_id)
+    # Slot j is in the tail when it and every slot after it are null.
+    tail = is_null.flip(-1).cumprod(-1).flip(-1).bool()
+    sure = (scores[:, -1:] >= threshold) | (slots[:, -1:] == null_id)
+    return tail & sure
+
+
 def nucleus_sample(probs: torch.Tensor, top_p: float, gen: torch.Generator) -> torch.Tensor:
     """Sample (N, K) ids from (N, K, V) probabilities restricted to the top-p nucleus."""
     if top_p < 1.0:
@@ -148,9 +162,16 @@ def denoise(
         # rather than spending a forward pass per low-confidence null.
         ended = ~(open_ & (choice != denoiser.ids.null)).any(-1, keepdim=True)
         commit |= open_ & ended
-        best = s.argmax(-1)  # at least one commit per row that still has open slots
-        has_open = open_.any(-1)
-        commit[torch.arange(n)[has_open], best[has_open]] = True
+        if cfg.null_tail:
+            commit |= open_ & null_tail(slots, choice, s, denoiser.ids.null, cfg.threshold)
+        # At least ceil(open / steps left) per row, so a row finishes within max_steps (one
+        # per step when the budget is generous): the knob that trades passes for quality.
+        steps_left = max(cfg.max_steps - steps + 1, 1)
+        quota = (open_.sum(-1) + steps_left - 1) // steps_left  # (N,)
+        ranked = s.argsort(-1, descending=True)  # open slots first (closed ones score -1)
+        take = torch.arange(k).unsqueeze(0) < quota.unsqueeze(-1)  # (N, K)
+        commit.scatter_(-1, ranked, commit.gather(-1, ranked) | take)
+        commit &= open_
         if steps >= cfg.max_steps:
             commit = open_  # out of steps: commit everything that is left
         rows, cols = torch.nonzero(commit, as_tuple=True)

@@ -106,3 +106,24 @@ def test_deadline_finishes_with_a_complete_fill(denoiser):
                   ExpiresAfterFirstStep())
     assert res.hurried and res.steps == 1
     assert denoiser.ids.mask not in res.slots[0]  # never a half-denoised canvas
+
+
+def test_step_budget_bounds_the_passes(denoiser):
+    # Each step commits at least open / steps-left slots, so 16 slots finish within 4 passes.
+    cv, ids, att = canvas_for(denoiser, slots=16)
+    res = denoise(denoiser, ids, att, cv.slot_positions, SamplerConfig(threshold=1.01, max_steps=4))
+    assert res.steps <= 4 and denoiser.ids.mask not in res.slots[0]
+    assert res.tokens_per_forward >= 4.0
+
+
+def test_null_tail_is_committed_at_once():
+    from diffill.infill.sampler import null_tail
+
+    null = 2
+    slots = torch.tensor([[1, 1, 1, 1], [1, 1, 1, 2]])  # all open / last already null
+    choice = torch.tensor([[7, 2, 2, 2], [7, 8, 2, 2]])
+    scores = torch.tensor([[0.9, 0.2, 0.4, 0.95], [0.9, 0.1, 0.1, -1.0]])
+    tail = null_tail(slots, choice, scores, null, threshold=0.5)
+    assert tail.tolist() == [[False, True, True, True], [False, False, True, True]]
+    # An unsure last slot commits nothing yet.
+    assert not null_tail(slots[:1], choice[:1], scores[:1] * 0.1, null, threshold=0.5).any()
