@@ -19,7 +19,7 @@ from diffill.model.errors import CheckpointError
 
 from .api import COMMIT_RULES, DRAFT_POLICIES, FillRequest, FillResult, SamplerConfig
 from .draft_index import DraftIndex
-from .syntax import language_for
+from .syntax import HoleKind, language_for
 
 if TYPE_CHECKING:  # torch-heavy: imported when a command needs the model
     from .engine import InfillEngine
@@ -100,6 +100,8 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     ev.add_argument("--workspace", type=Path, action="append", default=[],
                     help="corpus .jsonl (path, text), repeatable: drafts from the other files of "
                          "each task's repository")
+    ev.add_argument("--kind", choices=("auto", "line", "block"), default="auto",
+                    help="hole kind: planned from the syntax (auto), one line, or a multi-line block")
     ev.add_argument("--skip-similar", type=float, metavar="SHARE",
                     help="with --workspace: leave out files sharing more than SHARE of the task "
                          "file's long lines (near-copies)")
@@ -333,7 +335,8 @@ def run_eval(args: argparse.Namespace) -> int:
             print(f"{done}/{total}", file=sys.stderr)
 
     summary, outcomes = evaluate_tasks(engine, tasks, sampler_from(args), args.exec,
-                                       progress=progress, draft_policy=args.drafts, extra_drafts=extra)
+                                       progress=progress, draft_policy=args.drafts, extra_drafts=extra,
+                                       kind=None if args.kind == "auto" else HoleKind(args.kind))
     if args.out:
         with args.out.open("w") as fh:
             for o in outcomes:

@@ -26,7 +26,7 @@ from pathlib import Path
 from .copy_baseline import copy_continuation
 from .engine import FillRequest, InfillEngine
 from .sampler import SamplerConfig
-from .syntax import introduces_errors
+from .syntax import HoleKind, introduces_errors
 
 EXEC_TIMEOUT_S = 3.0
 
@@ -105,10 +105,13 @@ def evaluate_tasks(
     progress: Callable[[int, int], None] | None = None,
     draft_policy: str = "prefer",
     extra_drafts: Callable[[dict[str, str]], tuple[str, ...]] | None = None,
+    kind: HoleKind | None = None,
 ) -> tuple[dict[str, object], list[TaskOutcome]]:
     """Fill every task through the engine; return the summary and per-task outcomes.
 
     extra_drafts: drafts from outside the task's text (e.g. `repo_drafts.RepoDrafts`).
+    kind: the hole kind to fill (None: planned from the syntax, as for a cursor in an editor);
+    BLOCK is what an editor's explicit multi-line request asks for.
     """
     sandbox = sandbox_prefix() if execute else []
     outcomes: list[TaskOutcome] = []
@@ -116,7 +119,7 @@ def evaluate_tasks(
         prompt, suffix, middle = task["prompt"], task["suffix"], task["canonical_solution"]
         req = FillRequest(text=prompt + suffix, start=len(prompt), language=language,
                           sampler=sampler or SamplerConfig(), draft_policy=draft_policy,
-                          extra_drafts=extra_drafts(task) if extra_drafts else ())
+                          extra_drafts=extra_drafts(task) if extra_drafts else (), kind=kind)
         result = engine.fill(req)
         completion = result.best or ""
         filled = prompt + completion + suffix

@@ -144,3 +144,16 @@ def test_sweep_and_curve_take_a_sample(tmp_path: Path, capsys):
     curve = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert [r["snapshot"] for r in curve] == ["step-0000001"]
     assert (run / "em_curve.csv").exists()
+
+
+def test_eval_kind_block_fills_several_lines(tmp_path: Path, capsys):
+    tasks = tmp_path / "t.jsonl"
+    tasks.write_text(json.dumps({"task_id": "t/0", "prompt": "def f(x):\n", "suffix": "\n\nprint(f(2))\n",
+                                 "canonical_solution": "    y = x\n    return y\n"}) + "\n")
+    out = tmp_path / "s.jsonl"
+    assert main(["eval", str(tasks), "--kind", "block", "--drafts", "off", "--max-steps", "8",
+                 "--out", str(out)]) == 0
+    row = json.loads(out.read_text())
+    assert row["steps"] >= 1  # a block hole: the engine ran its block loop on the model
+    with pytest.raises(SystemExit):
+        main(["eval", str(tasks), "--kind", "sideways"])
