@@ -191,7 +191,7 @@ class InfillEngine:
                 allowed = self.healing.allowed(healed[0])
             positions = canvases[0].slot_positions
             block_sampler = replace(sampler, seed=sampler.seed + block)
-            verified: list[str] = []
+            verified = 0
             if block == 0 and plan.kind == HoleKind.RANGE and req.strength < 1.0:
                 steps += self.seed_old_text(req, end, ids, attention, positions, healed[0])
             elif block == 0 and req.draft_policy == "verify" and not plan.multiline:
@@ -258,15 +258,13 @@ class InfillEngine:
                 f"the range is {len(tokens)} tokens, more than the {len(positions)} slots a partial "
                 "rewrite can start from; use strength 1 or a smaller range")
         ids[:, positions] = torch.tensor(seed)
-        n_mask = round(req.strength * len(positions))
-        remask_least_likely(d, ids, attention, positions, req.strength)
-        return 1 if 0 < n_mask < len(positions) else 0
+        return remask_least_likely(d, ids, attention, positions, req.strength)
 
     def add_draft_rows(
         self, req: FillRequest, end: int, ids: torch.Tensor, attention: torch.Tensor,
         positions: list[int], healed: str,
-    ) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
-        """The canvas batch plus one row per draft that fits, its slots seeded with the draft."""
+    ) -> tuple[torch.Tensor, torch.Tensor, int]:
+        """The canvas batch plus one row per draft that fits (slots seeded with it); the count."""
         d = self.denoiser
         seeds: list[list[int]] = []
         for draft in self.drafts(req, end):
@@ -275,10 +273,10 @@ class InfillEngine:
             if seed is not None and (not healed or d.tokenizer.decode(tokens[:1]).startswith(healed)):
                 seeds.append(seed)
         if not seeds:
-            return ids, attention, []
+            return ids, attention, 0
         rows = seeded_rows(ids[0], positions, seeds)
-        kept = [self.decode_slots(seed, healed) for seed in seeds]
-        return (torch.cat([ids, rows]), torch.cat([attention, attention[:1].expand(len(seeds), -1)]), kept)
+        more_attention = attention[:1].expand(len(seeds), -1)
+        return torch.cat([ids, rows]), torch.cat([attention, more_attention]), len(seeds)
 
     def score_with_drafts(
         self, req: FillRequest, end: int, filled: torch.Tensor, attention: torch.Tensor,

@@ -40,19 +40,19 @@ def remask_least_likely(
     attention: torch.Tensor,
     positions: Sequence[int],
     share: float,
-) -> None:
+) -> int:
     """Mask, in place, the share of each row's slots whose token the model finds least likely.
 
-    One forward pass. share 0 masks nothing, 1 masks every slot.
+    share 0 masks nothing, 1 masks every slot; returns the forward passes spent (0 or 1).
     """
     k = len(positions)
     n_mask = round(share * k)
     if n_mask == 0:
-        return
+        return 0
     pos = torch.tensor(list(positions))
     if n_mask >= k:
         canvases[:, pos] = denoiser.ids.mask
-        return
+        return 0
     index = pos.unsqueeze(0).expand(canvases.shape[0], -1)
     logits = denoiser.logits(canvases, attention, index)  # (N, K, V)
     logits[..., list(denoiser.forbidden)] = -math.inf
@@ -61,3 +61,4 @@ def remask_least_likely(
     doubt = logp.topk(n_mask, dim=-1, largest=False).indices  # (N, n_mask)
     rows = torch.arange(canvases.shape[0]).unsqueeze(-1).expand_as(doubt)
     canvases[rows, pos[doubt]] = denoiser.ids.mask
+    return 1
