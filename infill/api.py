@@ -78,6 +78,9 @@ class FillRequest:
     # model confidence first (0 keeps the text, 1 regenerates it from nothing).
     strength: float = 1.0
     sampler: SamplerConfig = field(default_factory=SamplerConfig)
+    # Text no candidate may contain: the hole marker when filling markers, which the
+    # buffer's other holes would otherwise offer as a draft.
+    forbidden: str | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.strength <= 1.0:

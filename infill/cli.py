@@ -19,6 +19,7 @@ from diffill.model.errors import CheckpointError
 
 from .api import COMMIT_RULES, DRAFT_POLICIES, FillRequest, FillResult, SamplerConfig
 from .draft_index import DraftIndex
+from .markers import DEFAULT_MARKER, apply_edits, fill_markers, index_lookup
 from .syntax import HoleKind, language_for
 
 if TYPE_CHECKING:  # torch-heavy: imported when a command needs the model
@@ -26,7 +27,6 @@ if TYPE_CHECKING:  # torch-heavy: imported when a command needs the model
 
 EXIT_OK, EXIT_CHANGES, EXIT_INPUT, EXIT_MODEL = 0, 1, 2, 3
 MAX_FILE_BYTES = 2_000_000
-DEFAULT_MARKER = "<|fill|>"
 
 
 class InputError(Exception):
@@ -115,6 +115,8 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     cu.add_argument("--tasks", type=Path, required=True, help="tasks from `diffill heldout`")
     cu.add_argument("--limit", type=int)
     cu.add_argument("--sample", type=int, help="a fixed random subset of this many tasks")
+    cu.add_argument("--out", type=Path,
+                    help="CSV to extend (default RUN/em_curve.csv); the PNG goes beside it")
     add_model_options(cu)
     cu.set_defaults(func=run_curve)
 
@@ -251,22 +253,6 @@ def index_files(files: list[Path], marker: str) -> DraftIndex:
     return index
 
 
-def fill_markers(engine: InfillEngine, text: str, marker: str, language: str | None,
-                 sampler: SamplerConfig, index: DraftIndex | None = None, doc_id: str = "",
-                 draft_policy: str = "prefer") -> str:
-    """Fill every marker, first to last; earlier fills become context for later ones.
-
-    index: drafts from the other files (doc_id is this file's id in it).
-    """
-    while (at := text.find(marker)) >= 0:
-        text = text[:at] + text[at + len(marker) :]
-        drafts = tuple(index.drafts(text[:at], text[at:], exclude=doc_id)) if index is not None else ()
-        req = FillRequest(text=text, start=at, language=language, extra_drafts=drafts,
-                          draft_policy=draft_policy, sampler=sampler)
-        text = text[:at] + (engine.fill(req).best or "") + text[at:]
-    return text
-
-
 def fill_holes(args: argparse.Namespace) -> int:
     files = hole_files(args.paths, args.marker)
     engine: InfillEngine | None = None
@@ -292,8 +278,10 @@ def fill_holes(args: argparse.Namespace) -> int:
             index = index_files(files, args.marker)  # built once a file has holes to fill
         if len(files) > 1:
             print(f"[{i + 1}/{len(files)}] {path}", file=sys.stderr)
-        new = fill_markers(engine, text, args.marker, language_for(str(path), args.language),
-                           sampler_from(args), index, str(path), args.drafts)
+        edits = fill_markers(engine, text, args.marker, language=language_for(str(path), args.language),
+                             sampler=sampler_from(args), draft_policy=args.drafts,
+                             drafts=index_lookup(index, str(path)) if index is not None else None)
+        new = apply_edits(text, edits)
         if index is not None:
             index.update(str(path), new.replace(args.marker, ""))  # later files see the fills
         changed += 1
@@ -365,7 +353,8 @@ def run_curve(args: argparse.Namespace) -> int:
     from .evaluate import load_tasks
 
     tasks = load_tasks(args.tasks, args.limit, args.sample)
-    rows = exact_match_curve(args.run, tasks, sampler_from(args), log_err, args.drafts)
+    rows = exact_match_curve(args.run, tasks, sampler_from(args), log_err, args.drafts,
+                             args.out)
     print(json.dumps(rows))
     return EXIT_OK
 

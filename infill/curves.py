@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+from diffill.model.checkpoint import lineage_totals
 from diffill.model.denoiser import MaskedLMDenoiser
 
 from .engine import InfillEngine
@@ -26,23 +27,29 @@ def snapshot_dirs(run: Path) -> list[Path]:
 
 def exact_match_curve(
     run: Path, tasks: list[dict[str, str]], sampler: SamplerConfig, log: Callable[[str], None],
-    draft_policy: str = "prefer",
+    draft_policy: str = "prefer", out: Path | None = None,
 ) -> list[dict[str, object]]:
-    """Evaluate each snapshot not yet in RUN/em_curve.csv; returns all rows."""
-    out = run / "em_curve.csv"
+    """Evaluate each snapshot of RUN not yet in OUT (default RUN/em_curve.csv); returns all rows.
+
+    Rows are keyed by run folder name and snapshot, so one OUT can hold the curve of a
+    whole lineage (a run and the runs fine-tuned from it); `cpu_hours` counts the lineage.
+    """
+    out = out or run / "em_curve.csv"
     rows: list[dict[str, object]] = list(csv.DictReader(out.open())) if out.exists() else []
-    done = {str(r["snapshot"]) for r in rows}
+    done = {(str(r.get("run", "")), str(r["snapshot"])) for r in rows}
     for snap in snapshot_dirs(run):
-        if snap.name in done:
+        if (run.name, snap.name) in done:
             continue
         engine = InfillEngine(MaskedLMDenoiser(snap, device="cpu"))
         summary, _ = evaluate_tasks(engine, tasks, sampler, draft_policy=draft_policy)
         training = json.loads((snap / "diffill.json").read_text()).get("training", {})
+        lineage = lineage_totals(training)
         row: dict[str, object] = {
+            "run": run.name,
             "snapshot": snap.name,
             "drafts": draft_policy,
-            "cpu_hours": training.get("cpu_hours"),
-            "tokens_seen": training.get("tokens_seen"),
+            "cpu_hours": lineage["cpu_hours"],
+            "tokens_seen": int(lineage["tokens_seen"]),
             "heldout_loss": training.get("heldout_loss"),
             "exact_match": summary["exact_match"],
             "copy_baseline_exact_match": summary["copy_baseline_exact_match"],
@@ -51,8 +58,9 @@ def exact_match_curve(
         rows.append(row)
         log(json.dumps(row))
         write_rows(out, rows)
-    plot(rows, "cpu_hours", "exact_match", run / "em_curve.png", "CPU-hours",
-         baseline="copy_baseline_exact_match")
+    if rows:
+        plot(rows, "cpu_hours", "exact_match", out.with_suffix(".png"), "CPU-hours",
+             baseline="copy_baseline_exact_match")
     return rows
 
 
@@ -76,8 +84,10 @@ def threshold_sweep(
 
 
 def write_rows(path: Path, rows: list[dict[str, object]]) -> None:
+    # Older rows may lack newer columns (restval fills them), so take the union of keys.
+    fields = list(dict.fromkeys(k for r in rows for k in r))
     with path.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer = csv.DictWriter(fh, fieldnames=fields, restval="")
         writer.writeheader()
         writer.writerows(rows)
 

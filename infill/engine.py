@@ -87,7 +87,7 @@ class InfillEngine:
         def add(texts: list[str], logprobs: list[float], sources: list[str]) -> None:
             for raw, lp, source in zip(texts, logprobs, sources, strict=True):
                 fill = self.clean(raw, plan, after, at_line_start, req.text, req.start)
-                if fill is None or fill in seen:
+                if fill is None or fill in seen or (req.forbidden and req.forbidden in fill):
                     continue
                 seen.add(fill)
                 filled = req.text[lo : req.start] + fill + req.text[end:hi]
@@ -150,7 +150,7 @@ class InfillEngine:
             req.text[req.start : end],
             "\x00",
             req.text[end : end + window],
-            f"\x00{plan.kind}{slots}{req.n}{req.sampler}{req.max_blocks}{req.draft_policy}{req.strength}",
+            f"\x00{plan.kind}{slots}{req.n}{req.sampler}{req.max_blocks}{req.draft_policy}{req.strength}{req.forbidden}",
             "\x00".join(req.extra_drafts),
         ):
             h.update(part.encode("utf-8", "surrogatepass"))

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
-from diffill.infill.cli import DEFAULT_MARKER
+from diffill.infill.markers import DEFAULT_MARKER
 
 from .messages import CMD_FILL_HOLES, CMD_REWRITE
 

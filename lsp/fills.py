@@ -8,7 +8,6 @@ These functions run in the engine thread (they call the engine).
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -76,26 +75,3 @@ def fit(req: FillRequest, engine: InfillEngine) -> FillRequest:
 
 def fill(engine: InfillEngine, req: FillRequest, stop: StopSignal) -> FillResult:
     return engine.fill(fit(req, engine), stop)
-
-
-def fill_markers(engine: InfillEngine, text: str, marker: str, language: str | None,
-                 settings: Settings, stop: StopSignal) -> list[tuple[int, int, str]]:
-    """(start, end, fill) for every marker, in the coordinates of text, first to last.
-
-    Earlier fills become context for later ones (as `diffill fill --holes` does); each fill
-    gets a fresh `rewriteDeadlineMs` so a document with many holes is not cut short.
-    """
-    edits: list[tuple[int, int, str]] = []
-    shift = 0  # offset in the working text minus offset in the original
-    current, search_from = text, 0
-    while (at := current.find(marker, search_from)) >= 0:
-        current = current[:at] + current[at + len(marker) :]
-        if stop.deadline is not None:
-            stop.deadline = time.monotonic() + settings.rewrite_deadline_ms / 1000
-        req = FillRequest(text=current, start=at, language=language, sampler=settings.sampler.config())
-        filled = engine.fill(req, stop).best or ""
-        current = current[:at] + filled + current[at:]
-        edits.append((at - shift, at - shift + len(marker), filled))
-        shift += len(filled) - len(marker)
-        search_from = at + len(filled)  # never fill a marker the model itself wrote
-    return edits

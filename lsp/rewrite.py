@@ -12,13 +12,16 @@ from typing import TYPE_CHECKING
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 
-from diffill.infill.cli import DEFAULT_MARKER
+from diffill.infill.api import StopSignal
+from diffill.infill.markers import DEFAULT_MARKER, Edit, fill_markers
 
 from . import fills, items
 from .documents import Document
 from .messages import RewriteRangeParams, RewriteRangeResult
 
 if TYPE_CHECKING:
+    from diffill.infill.engine import InfillEngine
+
     from .server import DiffillServer
 
 MAX_N = 8
@@ -90,11 +93,14 @@ async def apply_hole_fills(ls: DiffillServer, uri: str, version: int) -> bool:
     if doc is None or not ls.worker.ready or DEFAULT_MARKER not in doc.text:
         return False
     text, language, settings = doc.text, doc.language, ls.settings
-    edits = await ls.worker.run(
-        f"holes:{uri}",
-        lambda engine, stop: fills.fill_markers(engine, text, DEFAULT_MARKER, language, settings, stop),
-        settings.rewrite_deadline_ms,
-    )
+    drafts = ls.drafts.lookup_for(uri)  # drafts from the workspace, as inline suggestions get
+
+    def fill_all(engine: InfillEngine, stop: StopSignal) -> list[Edit]:
+        return fill_markers(engine, text, DEFAULT_MARKER, language=language,
+                            sampler=settings.sampler.config(), draft_policy=settings.draft_policy,
+                            drafts=drafts, stop=stop, seconds_each=settings.rewrite_deadline_ms / 1000)
+
+    edits = await ls.worker.run(f"holes:{uri}", fill_all, settings.rewrite_deadline_ms)
     if edits is None or current(ls, uri, version) is not doc:
         return False
     return await apply_edit(ls, items.document_edit(doc, version, edits, ls.encoding), "Fill diffill holes")

@@ -19,6 +19,7 @@ from typing import Any
 from lsprotocol import types
 
 from diffill.infill.draft_index import ACCEPTED_CONTEXT, DraftIndex
+from diffill.infill.markers import DraftLookup, index_lookup
 
 from .documents import Document, path_of
 from .scan import WorkspaceScan
@@ -93,12 +94,20 @@ class WorkspaceDrafts:
 
     def lookup(self, uri: str, text: str, offset: int) -> tuple[str, ...]:
         """Drafts from other documents for a cursor at offset in text (the document at uri)."""
+        lookup = self.lookup_for(uri)
+        return () if lookup is None else lookup(text, offset)
+
+    def lookup_for(self, uri: str) -> DraftLookup | None:
+        """A lookup for the engine thread (hole fills in uri), or None when indexing is off.
+
+        Edited documents are indexed now, on the event loop; the index itself is thread-safe.
+        """
         if not self.enabled:
-            return ()
+            return None
         key = doc_key(uri)
         for other in [k for k in self._dirty if k != key]:
             self.index.update(other, self._dirty.pop(other).text)
-        return tuple(self.index.drafts(text[:offset], text[offset:], exclude=key))
+        return index_lookup(self.index, key)
 
     def shown(self, text: str, offset: int, fills: list[str]) -> int | None:
         """Remember suggestions shown at offset; the id goes into the acceptance command."""

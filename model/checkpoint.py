@@ -24,7 +24,7 @@ from .tokenizer import BOS, EOS, MASK, NULL, PAD, load_tokenizer
 
 __all__ = [
     "DEFAULT_CHECKPOINT", "CheckpointError", "DenoiserMeta", "ModelSize", "count_parameters",
-    "load_checkpoint", "new_model", "save_checkpoint",
+    "lineage_totals", "load_checkpoint", "new_model", "save_checkpoint",
 ]
 REQUIRED_FILES = ("config.json", "model.safetensors", "tokenizer.json", "diffill.json")
 
@@ -43,6 +43,24 @@ class DenoiserMeta:
     block_budget: int = 96  # hole slots for block holes
     noise: str = "mask"  # absorbing-mask diffusion (plus some uniform noise in training)
     training: dict[str, object] = field(default_factory=dict)  # tokens seen, CPU-hours, losses
+
+
+def lineage_totals(training: dict[str, object]) -> dict[str, float]:
+    """CPU-hours and tokens of this run plus every run it was fine-tuned from (`--init`).
+
+    A fine-tuning run counts from zero and nests its parent's provenance under
+    `init_training`; the model card and the exact-match curve need the whole lineage.
+    """
+    cpu_hours = 0.0
+    tokens = 0.0
+    runs = 0
+    node: object = training
+    while isinstance(node, dict) and node:
+        cpu_hours += float(node.get("cpu_hours") or 0.0)
+        tokens += float(node.get("tokens_seen") or 0.0)
+        runs += 1
+        node = node.get("init_training")
+    return {"cpu_hours": round(cpu_hours, 3), "tokens_seen": tokens, "runs": runs}
 
 
 @dataclass(frozen=True)

@@ -80,10 +80,11 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def checkpoint_info(path: Path) -> dict[str, object]:
-    from .checkpoint import count_parameters, load_checkpoint
+    from .checkpoint import count_parameters, lineage_totals, load_checkpoint
 
     model, tok, meta = load_checkpoint(path)
     cfg = model.config
+    lineage = lineage_totals(meta.training)
     return {
         "path": str(path),
         "architecture": type(model).__name__,
@@ -96,6 +97,9 @@ def checkpoint_info(path: Path) -> dict[str, object]:
                         "bos": meta.bos_id, "eos": meta.eos_id},
         "tokens_seen": meta.training.get("tokens_seen"),
         "cpu_hours": meta.training.get("cpu_hours"),
+        # Including the checkpoints it was fine-tuned from (`--init`).
+        "total_tokens_seen": int(lineage["tokens_seen"]),
+        "total_cpu_hours": lineage["cpu_hours"],
         "heldout_loss": meta.training.get("heldout_loss"),
         "heldout_token_acc": meta.training.get("heldout_token_acc"),
     }

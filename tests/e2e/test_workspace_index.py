@@ -54,3 +54,16 @@ def test_workspace_index_setting_switches_it_off(server: Session) -> None:
     finally:
         server.do(server.client.workspace_did_change_configuration, types.DidChangeConfigurationParams(
             settings={"workspaceIndex": True}))
+
+
+def test_fill_holes_command_takes_drafts_from_other_documents(server: Session) -> None:
+    from diffill.lsp.messages import CMD_FILL_HOLES
+
+    server.open(HELPER)
+    uri = server.open("def main(data):\n    value = zeta_checksum(<|fill|>\n")
+    before = len(server.client.edits)
+    server.run(server.client.workspace_execute_command_async(types.ExecuteCommandParams(
+        command=CMD_FILL_HOLES, arguments=[uri, 1])), timeout=120)
+    (applied,) = server.client.edits[before:]
+    (edit,) = applied.edit.document_changes[0].edits
+    assert edit.new_text == "buffer, seed=0x5EED)"

@@ -145,6 +145,17 @@ def test_sweep_and_curve_take_a_sample(tmp_path: Path, capsys):
     assert [r["snapshot"] for r in curve] == ["step-0000001"]
     assert (run / "em_curve.csv").exists()
 
+    # A shared --out CSV keeps earlier runs' rows and keys snapshots by run folder.
+    shared = tmp_path / "lineage.csv"
+    shared.write_text("snapshot,drafts,cpu_hours,exact_match\nstep-0000001,off,1.0,0.5\n")
+    assert main(["curve", str(run), "--tasks", str(tasks), "--sample", "3", "--drafts", "off",
+                 "--out", str(shared)]) == 0
+    curve = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert [(r.get("run", ""), r["snapshot"]) for r in curve] == [("", "step-0000001"),
+                                                                ("run", "step-0000001")]
+    # The shipped model's lineage CPU-hours, not the snapshot run's own.
+    assert float(curve[1]["cpu_hours"]) >= 3.0
+
 
 def test_eval_kind_block_fills_several_lines(tmp_path: Path, capsys):
     tasks = tmp_path / "t.jsonl"

@@ -1,0 +1,72 @@
+"""Fill every hole marker (`<|fill|>` by default) in a text, first to last.
+
+Shared by `diffill fill --holes` and the language server's "Fill holes" command, so both
+fill the same way: earlier fills become context for later ones, line holes take drafts from
+other files when the caller has an index, no fill contains a marker (the text's other holes
+would be the closest draft), and a marker in a fill would never be filled again anyway.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from .api import FillRequest, StopSignal
+from .draft_index import DraftIndex
+from .sampler import SamplerConfig
+
+if TYPE_CHECKING:
+    from .engine import InfillEngine
+
+DEFAULT_MARKER = "<|fill|>"
+# (text without the marker, offset of the hole) -> drafts from other files, best first
+DraftLookup = Callable[[str, int], tuple[str, ...]]
+Edit = tuple[int, int, str]  # (start, end, new text) in the original text's coordinates
+
+
+def fill_markers(
+    engine: InfillEngine,
+    text: str,
+    marker: str,
+    *,
+    language: str | None,
+    sampler: SamplerConfig,
+    draft_policy: str = "prefer",
+    drafts: DraftLookup | None = None,
+    stop: StopSignal | None = None,
+    seconds_each: float | None = None,
+) -> list[Edit]:
+    """One edit per marker replacing it with its fill.
+
+    seconds_each: a fresh deadline for every fill, so a text with many holes is not cut
+    short by one overall deadline.
+    """
+    edits: list[Edit] = []
+    shift = 0  # offset in the working text minus offset in the original
+    current, search_from = text, 0
+    while (at := current.find(marker, search_from)) >= 0:
+        current = current[:at] + current[at + len(marker) :]
+        if stop is not None and seconds_each is not None:
+            stop.deadline = time.monotonic() + seconds_each
+        req = FillRequest(text=current, start=at, language=language, sampler=sampler,
+                          draft_policy=draft_policy, forbidden=marker,
+                          extra_drafts=drafts(current, at) if drafts is not None else ())
+        filled = engine.fill(req, stop).best or ""
+        current = current[:at] + filled + current[at:]
+        edits.append((at - shift, at - shift + len(marker), filled))
+        shift += len(filled) - len(marker)
+        search_from = at + len(filled)
+    return edits
+
+
+def index_lookup(index: DraftIndex, key: str) -> DraftLookup:
+    """Drafts from every document of index except key (the text being filled)."""
+    return lambda text, at: tuple(index.drafts(text[:at], text[at:], exclude=key))
+
+
+def apply_edits(text: str, edits: list[Edit]) -> str:
+    """The text with non-overlapping edits applied (given in any order)."""
+    for start, end, new in sorted(edits, reverse=True):
+        text = text[:start] + new + text[end:]
+    return text
