@@ -26,6 +26,7 @@ class SamplerConfig:
     max_remasks: int = 8  # cap on re-masks per request
     max_steps: int = 64  # forward passes per canvas at most: each step commits >= open/steps left
     null_tail: bool = True  # commit the predicted run of end-of-fill nulls at once
+    stutter_guard: bool = True  # one step never commits the same token in two adjacent slots
     seed: int = 0  # sampling seed (deterministic results under a seed)
 
 

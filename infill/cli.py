@@ -51,6 +51,8 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
                    help="forward passes per canvas at most (each step commits >= open slots / steps left)")
     p.add_argument("--null-tail", action=argparse.BooleanOptionalAction, default=True,
                    help="commit the predicted run of end-of-fill nulls at once")
+    p.add_argument("--stutter-guard", action=argparse.BooleanOptionalAction, default=True,
+                   help="never commit the same token in two adjacent slots in one step")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--drafts", default="prefer", choices=DRAFT_POLICIES,
                    help="buffer drafts for line holes: off | prefer | score")
@@ -59,7 +61,8 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
 def sampler_from(args: argparse.Namespace) -> SamplerConfig:
     return SamplerConfig(rule=args.rule, threshold=args.threshold, temperature=args.temperature,
                          top_p=args.top_p, remask_below=args.remask_below,
-                         max_steps=args.max_steps, null_tail=args.null_tail, seed=args.seed)
+                         max_steps=args.max_steps, null_tail=args.null_tail,
+                         stutter_guard=args.stutter_guard, seed=args.seed)
 
 
 def load_engine(args: argparse.Namespace) -> InfillEngine:

@@ -67,6 +67,23 @@ def null_tail(slots: torch.Tensor, choice: torch.Tensor, scores: torch.Tensor, n
     return tail & sure
 
 
+def stutter(commit: torch.Tensor, choice: torch.Tensor, scores: torch.Tensor,
+            null_id: int) -> torch.Tensor:
+    """Bool (N, K): commits to hold back because a neighbour commits the same token now.
+
+    Slots predicted in one pass are independent given the canvas, so two adjacent slots
+    that each think a token comes next both write it ("_to_to_to"). Of such a pair only the
+    more confident slot commits; the other is predicted again next step, seeing it.
+    """
+    same = (choice[:, 1:] == choice[:, :-1]) & commit[:, 1:] & commit[:, :-1]
+    same &= choice[:, 1:] != null_id  # a run of nulls is the end of the fill, not a stutter
+    left_lower = scores[:, :-1] < scores[:, 1:]
+    hold = torch.zeros_like(commit)
+    hold[:, :-1] |= same & left_lower
+    hold[:, 1:] |= same & ~left_lower
+    return hold
+
+
 def nucleus_sample(probs: torch.Tensor, top_p: float, gen: torch.Generator) -> torch.Tensor:
     """Sample (N, K) ids from (N, K, V) probabilities restricted to the top-p nucleus."""
     if top_p < 1.0:
@@ -164,6 +181,8 @@ def denoise(
         commit |= open_ & ended
         if cfg.null_tail:
             commit |= open_ & null_tail(slots, choice, s, denoiser.ids.null, cfg.threshold)
+        if cfg.stutter_guard:
+            commit &= ~stutter(commit, choice, s, denoiser.ids.null)
         # At least ceil(open / steps left) per row, so a row finishes within max_steps (one
         # per step when the budget is generous): the knob that trades passes for quality.
         steps_left = max(cfg.max_steps - steps + 1, 1)

@@ -28,7 +28,9 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     train.add_argument("--canvas", type=int, default=128)
     train.add_argument("--checkpoint-minutes", type=float, default=10.0)
     train.add_argument("--threads", type=int, default=0)
-    train.add_argument("--no-bf16", action="store_true", help="train in fp32")
+    train.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None,
+                       help="bf16 autocast (default: only on CPUs with native bf16 matmuls, "
+                            "avx512_bf16 or AMX; elsewhere it is many times slower than fp32)")
     train.add_argument("--noise", action="append", default=[], metavar="FIELD=VALUE",
                        help="override a NoiseConfig field (model/noise.py), e.g. p_context_mask=0")
     train.set_defaults(func=run_train)
@@ -71,8 +73,8 @@ def run_train(args: argparse.Namespace) -> int:
     cfg = TrainConfig(
         corpus=args.corpus, out=args.out, tokenizer=args.tokenizer, init=args.init,
         minutes=args.minutes, steps=args.steps, batch=args.batch, lr=args.lr,
-        checkpoint_minutes=args.checkpoint_minutes, threads=args.threads, bf16=not args.no_bf16,
-        noise=noise,
+        checkpoint_minutes=args.checkpoint_minutes, threads=args.threads, noise=noise,
+        **({} if args.bf16 is None else {"bf16": args.bf16}),
     )
     on_checkpoint = getattr(args, "on_checkpoint", None)
     train(cfg, on_checkpoint)

@@ -37,6 +37,7 @@ from .checkpoint import (
     save_checkpoint,
 )
 from .corpus import read_jsonl
+from .denoiser import cpu_has_bf16
 from .noise import Example, ExampleMaker, NoiseConfig, collate
 from .tokenizer import BOS, EOS, MASK, NULL, PAD, load_tokenizer
 
@@ -61,7 +62,9 @@ class TrainConfig:
     checkpoint_minutes: float = 10.0
     heldout_examples: int = 256
     seed: int = 0
-    bf16: bool = True  # bf16 autocast: ~2x faster matmuls on CPUs with bf16 support
+    # bf16 autocast: ~2x faster matmuls on CPUs with native bf16 (avx512_bf16, AMX); on
+    # AVX2-only CPUs torch falls back to a scalar kernel, measured 40x slower than fp32.
+    bf16: bool = field(default_factory=cpu_has_bf16)
     threads: int = 0  # torch threads; 0 keeps torch's default
     keep_snapshots: bool = True  # copy every checkpoint to snapshots/step-N (weights only)
     size: ModelSize = field(default_factory=ModelSize)

@@ -127,3 +127,20 @@ def test_null_tail_is_committed_at_once():
     assert tail.tolist() == [[False, True, True, True], [False, False, True, True]]
     # An unsure last slot commits nothing yet.
     assert not null_tail(slots[:1], choice[:1], scores[:1] * 0.1, null, threshold=0.5).any()
+
+
+def test_stutter_holds_back_the_less_confident_of_adjacent_equal_commits():
+    import torch
+
+    from diffill.infill.sampler import stutter
+
+    null = 2
+    choice = torch.tensor([[7, 7, 7, 9, null, null]])
+    commit = torch.tensor([[True, True, True, True, True, True]])
+    scores = torch.tensor([[0.4, 0.9, 0.5, 0.8, 0.6, 0.6]])
+    hold = stutter(commit, choice, scores, null)
+    # The run of 7s keeps its most confident slot; distinct tokens and the null run commit.
+    assert hold.tolist() == [[True, False, True, False, False, False]]
+    # A neighbour that is not committed this step does not hold anything back.
+    commit = torch.tensor([[False, True, False, True, True, True]])
+    assert not stutter(commit, choice, scores, null).any()
