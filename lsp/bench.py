@@ -148,6 +148,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "exact_rest_of_line_rate": round(statistics.fmean(record["exact"]), 3) if record["exact"] else 0.0,
         "server_rss_mb": stats.rss_mb,
         "server_peak_rss_mb": stats.peak_rss_mb,
+        "index_docs": stats.index_docs,
+        "index_mb": stats.index_mb,
         "initialize_s": round(initialized_s, 2),
         "ready_s": round(ready_s, 2),
         "torch_threads": os.environ.get("DIFFILL_THREADS", "1"),

@@ -99,6 +99,10 @@ class StatsResult:
     tokens_per_forward_mean: float
     rss_mb: float  # resident memory of the server now
     peak_rss_mb: float
+    # The workspace draft index (setting workspaceIndex; zeros when it is off).
+    index_docs: int = 0  # documents indexed (open documents and workspace files)
+    index_accepted: int = 0  # accepted suggestions kept as drafts
+    index_mb: float = 0.0  # approximate memory of its texts and windows
 
 
 @attrs.define

@@ -207,7 +207,9 @@ def accepted_command(ls: DiffillServer, event: dict[str, Any]) -> bool:
 @SERVER.feature(STATS)
 def stats(ls: DiffillServer, params: StatsParams | None) -> StatsResult:
     """Engine figures and memory, for `diffill bench lsp`."""
-    return ls.stats.summary(ls.worker.state, ls.worker.cancelled, reset=bool(params and params.reset))
+    index = ls.drafts.index.stats() if ls.drafts.enabled else None
+    return ls.stats.summary(ls.worker.state, ls.worker.cancelled, reset=bool(params and params.reset),
+                            index=index)
 
 
 def serve(tcp: str | None = None, log_level: str = "INFO") -> int:

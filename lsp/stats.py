@@ -9,6 +9,7 @@ import threading
 from collections import deque
 
 from diffill.infill.api import FillResult
+from diffill.infill.draft_index import IndexStats
 
 from .messages import StatsResult
 
@@ -47,7 +48,8 @@ class FillStats:
         with self._lock:
             self.results.append(result)
 
-    def summary(self, state: str, cancelled: int, reset: bool = False) -> StatsResult:
+    def summary(self, state: str, cancelled: int, reset: bool = False,
+                index: IndexStats | None = None) -> StatsResult:
         """Figures since the last reset; cancelled is the worker's running count."""
         with self._lock:
             results = list(self.results)
@@ -72,4 +74,7 @@ class FillStats:
             if ran else 0.0,
             rss_mb=round(rss_mb(), 1),
             peak_rss_mb=round(max(peak_rss_mb(), rss_mb()), 1),
+            index_docs=index.docs if index else 0,
+            index_accepted=index.accepted if index else 0,
+            index_mb=round(index.bytes / 2**20, 1) if index else 0.0,
         )

@@ -63,7 +63,8 @@ class TrainConfig:
     heldout_examples: int = 256
     seed: int = 0
     # bf16 autocast: ~2x faster matmuls on CPUs with native bf16 (avx512_bf16, AMX); on
-    # AVX2-only CPUs torch falls back to a scalar kernel, measured 40x slower than fp32.
+    # AVX2-only CPUs torch falls back to a scalar kernel: 14 steps in 10 minutes here against
+    # 332 in fp32.
     bf16: bool = field(default_factory=cpu_has_bf16)
     threads: int = 0  # torch threads; 0 keeps torch's default
     keep_snapshots: bool = True  # copy every checkpoint to snapshots/step-N (weights only)

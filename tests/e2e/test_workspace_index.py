@@ -22,6 +22,8 @@ def test_inline_completion_copies_the_line_another_document_has(server: Session)
     uri = server.open(MAIN)
     items = server.inline(uri, *CURSOR)
     assert [i.insert_text for i in items] == ["buffer, seed=0x5EED)"]
+    stats = server.run(server.client.stats_async())
+    assert stats.index_docs >= 1 and stats.index_mb >= 0.0  # HELPER at least (MAIN waits)
 
 
 def test_accepted_suggestion_is_offered_in_another_document(server: Session) -> None:
@@ -51,6 +53,7 @@ def test_workspace_index_setting_switches_it_off(server: Session) -> None:
         items = server.inline(uri, *CURSOR)
         assert all(i.insert_text != "buffer, seed=0x5EED)" for i in items)
         assert all(i.command is None for i in items)  # no acceptance log, no index: no command
+        assert server.run(server.client.stats_async()).index_docs == 0
     finally:
         server.do(server.client.workspace_did_change_configuration, types.DidChangeConfigurationParams(
             settings={"workspaceIndex": True}))
