@@ -621,6 +621,7 @@ def test_server_settings_and_loader(modernbert_folder):
 
 
 def test_loop_config_mirrors_sampler_config():
-    # Re-masking and the null tail belong to diffill's own step loop, not the families' loops.
-    names = {f for f in SamplerConfig.__dataclass_fields__} - {"remask_below", "max_remasks", "null_tail"}
+    # Re-masking, the null tail and the stutter guard belong to diffill's own step loop.
+    own_loop = {"remask_below", "max_remasks", "null_tail", "stutter_guard"}
+    names = {f for f in SamplerConfig.__dataclass_fields__} - own_loop
     assert names == set(LoopConfig.__dataclass_fields__)

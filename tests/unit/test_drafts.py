@@ -100,6 +100,7 @@ def test_weak_drafts_rank_below_the_model_fill(engine, monkeypatch):
     import diffill.infill.engine as engine_module
 
     monkeypatch.setattr(engine_module, "STRONG_DRAFT_CHARS", 10_000)
+    engine.cache.clear()  # an earlier test may have filled the same request under the default
     res = engine.fill(FillRequest(text=CLASS + "\n", start=len(CLASS), language="python", n=3))
     assert res.steps >= 1
     assert "draft" in [c.source for c in res.candidates]
