@@ -84,8 +84,14 @@ class InfillEngine:
         lo, hi = syntax_window(req.text, req.start, end)
         errors_before = error_count(req.text[lo:hi], req.language)
 
+        # At the start of a line that holds code the fill is a new line before that code; a
+        # draft is the rest of some other line, so it needs the newline the model would write.
+        new_line_before_code = at_line_start and bool(postprocess.rest_of_line(after, 0).strip())
+
         def add(texts: list[str], logprobs: list[float], sources: list[str]) -> None:
             for raw, lp, source in zip(texts, logprobs, sources, strict=True):
+                if source == "draft" and new_line_before_code and not raw.endswith("\n"):
+                    raw += "\n"
                 fill = self.clean(raw, plan, after, at_line_start, req.text, req.start)
                 if fill is None or fill in seen or (req.forbidden and req.forbidden in fill):
                     continue
@@ -95,7 +101,9 @@ class InfillEngine:
                 ok = errors_before is None or errors_after is None or errors_after <= errors_before
                 candidates.append(Candidate(fill, lp, ok, source))
 
-        prefer_drafts = req.draft_policy == "prefer" and not plan.multiline
+        # Block holes take drafts too: a copied line often is the whole body (`return -1`
+        # after `if x > y:`), and this model's own blocks rarely match.
+        prefer_drafts = req.draft_policy == "prefer" and plan.kind is not HoleKind.RANGE
         if prefer_drafts:
             # Drafts first, in match order (longest context match first), then the model's.
             # Only drafts behind a long enough context match outrank the model; weaker ones

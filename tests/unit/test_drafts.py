@@ -6,6 +6,7 @@ import torch
 from diffill.infill.canvas import CanvasPlan, batch_canvases, build_canvas
 from diffill.infill.drafts import buffer_drafts, length_normalized, pseudo_log_likelihood
 from diffill.infill.engine import FillRequest
+from diffill.infill.syntax import HoleKind
 
 CLASS = (
     "class Point:\n"
@@ -107,3 +108,15 @@ def test_weak_drafts_rank_below_the_model_fill(engine, monkeypatch):
     valid = [c.source for c in res.candidates if c.syntax_ok]
     if "model" in valid and "draft" in valid:  # among equally valid fills the model comes first
         assert valid.index("model") < valid.index("draft")
+
+
+def test_block_hole_takes_a_copied_body_as_a_new_line_before_the_code_below(engine):
+    # The previous line opens a block and the next line is already at the opener's
+    # indentation: a block hole. The same opener earlier in the file has a one-line body.
+    before = ("def clamp(value, low):\n    if value < low:\n        return low\n    return value\n\n\n"
+              "def clamp_again(value, low):\n    if value < low:\n")
+    text = before + "    return value\n"
+    res = engine.fill(FillRequest(text=text, start=len(before), language="python"))
+    assert res.kind == HoleKind.BLOCK
+    assert res.best == "        return low\n"  # with its newline: the code below stays on its line
+    assert res.candidates[0].source == "draft" and res.steps == 0
