@@ -96,6 +96,10 @@ class Candidate:
     logprob: float  # model score (log-probability); 0.0 for unscored drafts
     syntax_ok: bool
     source: str = "model"  # "model" (denoised) or "draft" (copied from the buffer)
+    # The engine's estimate (0..1) that this is the text the user wants, and whether it is
+    # worth showing: editors show only shown candidates; fill and eval keep all, marked.
+    confidence: float = 1.0
+    shown: bool = True
 
 
 @dataclass
@@ -113,3 +117,8 @@ class FillResult:
     @property
     def best(self) -> str | None:
         return self.candidates[0].text if self.candidates else None
+
+    @property
+    def shown(self) -> bool:
+        """Whether the best candidate is worth showing (False: the engine abstains)."""
+        return bool(self.candidates) and self.candidates[0].shown
