@@ -1,0 +1,81 @@
+"""The development benchmarks of `diffill eval --bench NAME` (issue 12).
+
+- `repos`: holes cut (bench_cut) from held-out repositories (bench_fetch, heldout_repos.json),
+  each task's workspace being the rest of its project.
+- `smoke`: obvious completions written by hand for this project (infill/smoke.jsonl), each
+  listing the spellings accepted as exact.
+
+`prepare` writes both as HumanEval-Infilling-format JSONL (plus kind, repo, path) under
+data/bench, with the repos' workspace as (path, text) rows, so `diffill eval FILE --workspace
+WS` gives the same figures. Torch-free.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from importlib import resources
+from pathlib import Path
+
+from .bench_cut import cut_tasks
+from .bench_fetch import CACHE, fetch, is_cut_file, load_manifest, python_files
+
+BENCHES = ("repos", "smoke")
+OUT_DIR = Path("data/bench")
+# Tasks per repository and kind: single-line holes dominate, as in an editor; about 270 in
+# all over six repositories, so one engine configuration runs in minutes on two cores.
+COUNTS = {"whole_line": 20, "rest_of_line": 18, "block": 7}
+
+
+def repo_benchmark(cache: Path = CACHE, counts: dict[str, int] | None = None,
+                   ) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """(tasks, workspace rows) of the held-out repositories, fetched into cache if needed."""
+    tasks: list[dict[str, str]] = []
+    workspace: list[dict[str, str]] = []
+    for repo in load_manifest():
+        files = [(p, t.replace("\r\n", "\n")) for p, t in python_files(fetch(repo, cache))]
+        # Holes come from library code only: tests are repetitive (copying wins there) and
+        # are not where a completer earns its keep; they stay in the workspace, as in a checkout.
+        cut = [(p, t) for p, t in files if is_cut_file(repo, p)]
+        tasks.extend(cut_tasks(repo.name, cut, counts or COUNTS))
+        workspace.extend({"path": f"{repo.name}/{p}", "text": t} for p, t in files)
+    return tasks, workspace
+
+
+def smoke_tasks() -> list[dict[str, str]]:
+    """The hand-written smoke set shipped with the package."""
+    raw = resources.files("diffill.infill").joinpath("smoke.jsonl").read_text(encoding="utf-8")
+    return [json.loads(line) for line in raw.splitlines() if line.strip()]
+
+
+def write_jsonl(rows: Iterable[object], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    tmp.replace(path)  # readers never see half a file
+
+
+def prepare(out_dir: Path = OUT_DIR, cache: Path = CACHE) -> dict[str, Path]:
+    """Write repos.jsonl, repos_workspace.jsonl and smoke.jsonl to out_dir; return their paths."""
+    tasks, workspace = repo_benchmark(cache)
+    paths = {"repos": out_dir / "repos.jsonl", "repos_workspace": out_dir / "repos_workspace.jsonl",
+             "smoke": out_dir / "smoke.jsonl"}
+    write_jsonl(tasks, paths["repos"])
+    write_jsonl(workspace, paths["repos_workspace"])
+    write_jsonl(smoke_tasks(), paths["smoke"])
+    return paths
+
+
+def load_bench(name: str, out_dir: Path = OUT_DIR, cache: Path = CACHE,
+               ) -> tuple[list[dict[str, str]], list[tuple[str, str]]]:
+    """(tasks, workspace files) of a named benchmark, prepared first where needed."""
+    if name == "smoke":
+        return smoke_tasks(), []
+    if name != "repos":
+        raise ValueError(f"unknown benchmark {name!r}; choose from {BENCHES}")
+    tasks_path, ws_path = out_dir / "repos.jsonl", out_dir / "repos_workspace.jsonl"
+    if not (tasks_path.is_file() and ws_path.is_file()):
+        prepare(out_dir, cache)
+    tasks = [json.loads(line) for line in tasks_path.read_text(encoding="utf-8").splitlines() if line]
+    rows = [json.loads(line) for line in ws_path.read_text(encoding="utf-8").splitlines() if line]
+    return tasks, [(r["path"], r["text"]) for r in rows]
