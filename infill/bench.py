@@ -2,8 +2,9 @@
 
 - `repos`: holes cut (bench_cut) from held-out repositories (bench_fetch, heldout_repos.json),
   each task's workspace being the rest of its project.
-- `smoke`: obvious completions written by hand for this project (infill/smoke.jsonl), each
-  listing the spellings accepted as exact.
+- `smoke`: obvious completions (infill/smoke.jsonl), each listing the spellings accepted as
+  exact. Written by hand for this project (not copied, not from HumanEval) as short snippets
+  with the hole marked, converted to JSONL; every accepted answer makes its snippet parse.
 
 `prepare` writes both as HumanEval-Infilling-format JSONL (plus kind, repo, path) under
 data/bench, with the repos' workspace as (path, text) rows, so `diffill eval FILE --workspace
