@@ -11,13 +11,15 @@ import argparse
 import difflib
 import json
 import sys
-from dataclasses import asdict
+from collections.abc import Callable
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from diffill.model.errors import CheckpointError
+from diffill.model.sampler_config import problems, sampler_fields
 
-from .api import COMMIT_RULES, DRAFT_POLICIES, FillRequest, FillResult, SamplerConfig
+from .api import DRAFT_POLICIES, FillRequest, FillResult, SamplerConfig
 from .draft_index import DraftIndex
 from .markers import DEFAULT_MARKER, apply_edits, fill_markers, index_lookup
 from .syntax import HoleKind, language_for
@@ -42,27 +44,44 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
                    help="run model code shipped with the checkpoint (Dream, LLaDA); read it first")
     p.add_argument("--quantization", default="none", choices=("none", "4bit", "8bit"),
                    help="load weights quantized through bitsandbytes (if installed)")
-    p.add_argument("--rule", default="confidence", choices=COMMIT_RULES)
-    p.add_argument("--threshold", type=float, default=0.3, help="commit threshold")
-    p.add_argument("--temperature", type=float, default=0.0)
-    p.add_argument("--top-p", type=float, default=1.0)
-    p.add_argument("--remask-below", type=float, default=0.0)
-    p.add_argument("--max-steps", type=int, default=64,
-                   help="forward passes per canvas at most (each step commits >= open slots / steps left)")
-    p.add_argument("--null-tail", action=argparse.BooleanOptionalAction, default=True,
-                   help="commit the predicted run of end-of-fill nulls at once")
-    p.add_argument("--stutter-guard", action=argparse.BooleanOptionalAction, default=True,
-                   help="never commit the same token in two adjacent slots in one step")
-    p.add_argument("--seed", type=int, default=0)
+    add_sampler_options(p)
     p.add_argument("--drafts", default="prefer", choices=DRAFT_POLICIES,
                    help="buffer drafts for line holes: off | prefer | score")
 
 
+def add_sampler_options(p: argparse.ArgumentParser) -> None:
+    """One flag per SamplerConfig field (--top-p, --no-null-tail, ...), its default and range."""
+    for f in sampler_fields():
+        flag = "--" + f.name.replace("_", "-")
+        default, meta = f.default, f.metadata
+        if isinstance(default, bool):
+            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help=meta["help"])
+        elif meta["choices"]:
+            p.add_argument(flag, default=default, choices=meta["choices"], help=meta["help"])
+        else:
+            p.add_argument(flag, type=checked(f.name, type(default)), default=default,
+                           help=f"{meta['help']} (default {default})")
+
+
+def checked(name: str, kind: type) -> Callable[[str], object]:
+    """An argparse type that parses a number and rejects values out of the field's range."""
+    def parse(raw: str) -> object:
+        try:
+            value = kind(raw)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(f"{raw!r} is not a {kind.__name__}") from exc
+        bad = [want for field_name, want in problems(replace(SamplerConfig(), **{name: value}))
+               if field_name == name]
+        if bad:
+            raise argparse.ArgumentTypeError(f"must be {bad[0]}, not {raw}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
+
+
 def sampler_from(args: argparse.Namespace) -> SamplerConfig:
-    return SamplerConfig(rule=args.rule, threshold=args.threshold, temperature=args.temperature,
-                         top_p=args.top_p, remask_below=args.remask_below,
-                         max_steps=args.max_steps, null_tail=args.null_tail,
-                         stutter_guard=args.stutter_guard, seed=args.seed)
+    return SamplerConfig(**{f.name: getattr(args, f.name) for f in sampler_fields()})
 
 
 def load_engine(args: argparse.Namespace) -> InfillEngine:
@@ -97,7 +116,11 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     fill.set_defaults(func=run_fill)
 
     ev = sub.add_parser("eval", help="evaluate on HumanEval-Infilling-format tasks")
-    ev.add_argument("tasks", type=Path, help="tasks .jsonl or .jsonl.gz")
+    ev.add_argument("tasks", type=Path, nargs="?", help="tasks .jsonl or .jsonl.gz (or --bench)")
+    ev.add_argument("--bench", choices=("repos", "smoke"),
+                    help="a development benchmark instead of a file: held-out repositories (fetched "
+                         "and cut into data/bench on first use) or the smoke set; reports the model "
+                         "alone, the default engine and the copy floor per hole kind")
     ev.add_argument("--limit", type=int)
     ev.add_argument("--sample", type=int, help="a fixed random subset of this many tasks")
     ev.add_argument("--workspace", type=Path, action="append", default=[],
@@ -131,6 +154,11 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     sw.add_argument("--png", type=Path, help="write the curve as a PNG")
     add_model_options(sw)
     sw.set_defaults(func=run_sweep)
+
+    be = sub.add_parser("bench-tasks", help="fetch the held-out repositories and write the benchmark "
+                                      "task files (repos, its workspace, smoke)")
+    be.add_argument("--out-dir", type=Path, default=Path("data/bench"))
+    be.set_defaults(func=run_bench_prepare)
 
     ho = sub.add_parser("heldout", help="cut deterministic infill tasks from held-out files")
     ho.add_argument("--corpus", type=Path, default=Path("data/corpus"))
@@ -302,9 +330,57 @@ def fill_holes(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def run_bench_prepare(args: argparse.Namespace) -> int:
+    from .bench import prepare
+    from .bench_fetch import FetchError
+
+    try:
+        paths = prepare(args.out_dir)
+    except FetchError as exc:
+        print(f"diffill: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    print(json.dumps({k: str(v) for k, v in paths.items()}))
+    return EXIT_OK
+
+
+def eval_progress(done: int, total: int) -> None:
+    if done % 50 == 0 or done == total:
+        print(f"{done}/{total}", file=sys.stderr)
+
+
+def run_eval_bench(args: argparse.Namespace) -> int:
+    from .bench import load_bench
+    from .bench_eval import run_bench
+    from .bench_fetch import FetchError
+    from .evaluate import pick_tasks
+
+    try:
+        tasks, workspace = load_bench(args.bench)
+        tasks = pick_tasks(tasks, args.limit, args.sample)
+        engine = load_engine(args)
+    except (OSError, FetchError) as exc:
+        print(f"diffill: cannot prepare the benchmark: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except CheckpointError as exc:
+        print(f"diffill: {exc}", file=sys.stderr)
+        return EXIT_MODEL
+    summary, rows = run_bench(engine, args.bench, tasks, workspace, sampler_from(args), args.drafts,
+                              eval_progress)
+    if args.out:
+        with args.out.open("w") as fh:
+            fh.writelines(json.dumps(r) + "\n" for r in rows)
+    print(json.dumps(summary))
+    return EXIT_OK
+
+
 def run_eval(args: argparse.Namespace) -> int:
     from .evaluate import evaluate_tasks, load_tasks
 
+    if (args.tasks is None) == (args.bench is None):
+        print("diffill: give a tasks file or --bench NAME (not both)", file=sys.stderr)
+        return EXIT_INPUT
+    if args.bench:
+        return run_eval_bench(args)
     try:
         tasks = load_tasks(args.tasks, args.limit, args.sample)
         extra = None
@@ -321,19 +397,16 @@ def run_eval(args: argparse.Namespace) -> int:
         print(f"diffill: {exc}", file=sys.stderr)
         return EXIT_MODEL
 
-    def progress(done: int, total: int) -> None:
-        if done % 50 == 0 or done == total:
-            print(f"{done}/{total}", file=sys.stderr)
-
     summary, outcomes = evaluate_tasks(engine, tasks, sampler_from(args), args.exec,
-                                       progress=progress, draft_policy=args.drafts, extra_drafts=extra,
+                                       progress=eval_progress, draft_policy=args.drafts, extra_drafts=extra,
                                        kind=None if args.kind == "auto" else HoleKind(args.kind))
     if args.out:
         with args.out.open("w") as fh:
             for o in outcomes:
                 fh.write(json.dumps({"task_id": o.task_id, "completion": o.completion,
-                                     "exact": o.exact, "passed": o.passed,
-                                     "steps": o.steps, "ms": round(o.ms, 1)}) + "\n")
+                                     "exact": o.exact, "passed": o.passed, "shown": o.shown,
+                                     "confidence": round(o.confidence, 4), "kind": o.kind,
+                                     "repo": o.repo, "steps": o.steps, "ms": round(o.ms, 1)}) + "\n")
     print(json.dumps(summary))
     return EXIT_OK
 

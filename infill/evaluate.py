@@ -22,6 +22,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from .copy_baseline import copy_continuation
 from .engine import FillRequest, InfillEngine
@@ -40,6 +41,12 @@ def load_tasks(path: Path, limit: int | None = None, sample: int | None = None) 
     opener = gzip.open if path.name.endswith(".gz") else open
     with opener(path, "rt", encoding="utf-8") as fh:  # type: ignore[operator]
         tasks = [json.loads(line) for line in fh if line.strip()]
+    return pick_tasks(tasks, limit, sample)
+
+
+def pick_tasks(tasks: list[dict[str, str]], limit: int | None = None,
+               sample: int | None = None) -> list[dict[str, str]]:
+    """The first `limit` tasks, or a fixed (seeded) random `sample` of them."""
     if sample is not None and sample < len(tasks):
         picked = sorted(random.Random(0).sample(range(len(tasks)), sample))
         tasks = [tasks[i] for i in picked]
@@ -48,6 +55,17 @@ def load_tasks(path: Path, limit: int | None = None, sample: int | None = None) 
 
 def exact(completion: str, middle: str) -> bool:
     return completion.rstrip() == middle.rstrip()
+
+
+def exact_any(completion: str, task: dict[str, str]) -> bool:
+    """Exact against the middle or, where the task lists them, any accepted spelling."""
+    accepted = cast("list[str] | None", task.get("accepted")) or [task["canonical_solution"]]
+    return any(exact(completion, a) for a in accepted)
+
+
+def hole_kind_of(task: dict[str, str]) -> HoleKind | None:
+    """The hole kind an editor asks for: BLOCK (an explicit multi-line request) or None (planned)."""
+    return HoleKind.BLOCK if task.get("kind") == "block" else None
 
 
 def _limit_child() -> None:
@@ -94,6 +112,11 @@ class TaskOutcome:
     steps: int
     tokens_per_forward: float
     ms: float
+    kind: str = ""  # the task's hole kind where it names one (bench_cut.KINDS)
+    repo: str = ""
+    shown: bool = False  # the engine would show its best candidate (FillResult.shown)
+    confidence: float = 0.0  # the best candidate's confidence (0 without a candidate)
+    source: str = ""  # "model" or "draft": where the best candidate came from
 
 
 def evaluate_tasks(
@@ -110,8 +133,8 @@ def evaluate_tasks(
     """Fill every task through the engine; return the summary and per-task outcomes.
 
     extra_drafts: drafts from outside the task's text (e.g. `repo_drafts.RepoDrafts`).
-    kind: the hole kind to fill (None: planned from the syntax, as for a cursor in an editor);
-    BLOCK is what an editor's explicit multi-line request asks for.
+    kind: the hole kind to fill (None: BLOCK for tasks of kind "block", else planned from
+    the syntax, as for a cursor in an editor).
     """
     sandbox = sandbox_prefix() if execute else []
     outcomes: list[TaskOutcome] = []
@@ -119,9 +142,11 @@ def evaluate_tasks(
         prompt, suffix, middle = task["prompt"], task["suffix"], task["canonical_solution"]
         req = FillRequest(text=prompt + suffix, start=len(prompt), language=language,
                           sampler=sampler or SamplerConfig(), draft_policy=draft_policy,
-                          extra_drafts=extra_drafts(task) if extra_drafts else (), kind=kind)
+                          extra_drafts=extra_drafts(task) if extra_drafts else (),
+                          kind=kind or hole_kind_of(task))
         result = engine.fill(req)
         completion = result.best or ""
+        best = result.candidates[0] if result.candidates else None
         filled = prompt + completion + suffix
         passed = None
         if execute and task.get("test"):
@@ -130,17 +155,31 @@ def evaluate_tasks(
         outcomes.append(TaskOutcome(
             task_id=task.get("task_id", str(i)),
             completion=completion,
-            exact=exact(completion, middle),
-            copy_exact=exact(copy_continuation(prompt, suffix), middle),
+            exact=exact_any(completion, task),
+            copy_exact=exact_any(copy_continuation(prompt, suffix), task),
             syntax_ok=not introduces_errors(prompt + middle + suffix, filled, language),
             passed=passed,
             steps=result.steps,
             tokens_per_forward=result.tokens_per_forward,
             ms=result.ms,
+            kind=task.get("kind", ""),
+            repo=task.get("repo", ""),
+            shown=result.shown,
+            confidence=best.confidence if best else 0.0,
+            source=best.source if best else "",
         ))
         if progress:
             progress(i + 1, len(tasks))
     return summarize(outcomes), outcomes
+
+
+def shown_figures(outcomes: list[TaskOutcome]) -> dict[str, float | None]:
+    """Coverage (share of tasks whose best candidate is shown) and precision (exact among them)."""
+    shown = [o for o in outcomes if o.shown]
+    return {
+        "coverage": round(len(shown) / len(outcomes), 4) if outcomes else None,
+        "precision": round(sum(o.exact for o in shown) / len(shown), 4) if shown else None,
+    }
 
 
 def summarize(outcomes: list[TaskOutcome]) -> dict[str, object]:
@@ -153,6 +192,7 @@ def summarize(outcomes: list[TaskOutcome]) -> dict[str, object]:
         "copy_baseline_exact_match": round(sum(o.copy_exact for o in outcomes) / n, 4),
         "pass_at_1": round(sum(executed) / len(executed), 4) if executed else None,
         "syntax_ok": round(sum(o.syntax_ok for o in outcomes) / n, 4),
+        **shown_figures(outcomes),
         "latency_ms": {
             "p50": round(statistics.median(ms), 1),
             "p95": round(ms[min(len(ms) - 1, int(0.95 * len(ms)))], 1),

@@ -30,6 +30,13 @@ def task_path(task_id: str) -> str:
     return task_id.split(":", 1)[0]
 
 
+def task_file(task: dict[str, str]) -> str:
+    """The workspace path of a task's file: `repo/path` where the task names them, else from its id."""
+    if task.get("repo") and task.get("path"):
+        return f"{task['repo']}/{task['path']}"
+    return task_path(task.get("task_id", ""))
+
+
 def repository(path: str) -> str:
     return path.split("/", 1)[0]
 
@@ -76,6 +83,6 @@ class RepoDrafts:
         return self.excluded[path]
 
     def __call__(self, task: dict[str, str]) -> tuple[str, ...]:
-        path = task_path(task.get("task_id", ""))
+        path = task_file(task)
         index = self.index_of(repository(path))
         return tuple(index.drafts(task["prompt"], task["suffix"], exclude=self.left_out(path)))
