@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import asdict, replace
@@ -25,6 +26,9 @@ from .markers import DEFAULT_MARKER, apply_edits, fill_markers, index_lookup
 from .syntax import HoleKind, language_for
 
 if TYPE_CHECKING:  # torch-heavy: imported when a command needs the model
+    from diffill.model.denoiser import Denoiser
+
+    from .corpus_index import BackgroundIndex
     from .engine import InfillEngine
 
 EXIT_OK, EXIT_CHANGES, EXIT_INPUT, EXIT_MODEL = 0, 1, 2, 3
@@ -92,7 +96,20 @@ def load_engine(args: argparse.Namespace) -> InfillEngine:
     denoiser = load_denoiser(args.model, args.device, args.dtype,
                              trust_remote_code=getattr(args, "trust_remote_code", False),
                              quantization=getattr(args, "quantization", None))
-    return InfillEngine(denoiser)
+    return InfillEngine(denoiser, corpus=corpus_index(denoiser))
+
+
+def corpus_index(denoiser: Denoiser) -> BackgroundIndex | None:
+    """The corpus index for headless runs, loaded (or built once, ~1-2 min) before filling."""
+    from .corpus_index import BackgroundIndex, cache_dir
+
+    if os.environ.get("DIFFILL_CORPUS_INDEX", "1") == "0":
+        return None
+    index = BackgroundIndex(denoiser.tokenizer, denoiser.ids.eos)
+    if not index.get(0.5):
+        print(f"diffill: building the corpus index (once; cached in {cache_dir()})", file=sys.stderr)
+        index.get(None)
+    return index
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

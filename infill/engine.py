@@ -20,6 +20,8 @@ from diffill.model.denoiser import Denoiser
 from . import postprocess
 from .api import Cancelled, Candidate, FillRequest, FillResult, StopSignal
 from .canvas import CanvasPlan, HealingIndex, batch_canvases, build_canvas
+from .copy_baseline import copy_continuation
+from .corpus_index import BackgroundIndex
 from .drafts import (
     STRONG_DRAFT_CHARS,
     buffer_draft_matches,
@@ -27,9 +29,15 @@ from .drafts import (
     length_normalized,
     pseudo_log_likelihood,
 )
-from .sampler import denoise
+from .line_candidates import Hole, Pool, masked_prior
+from .ngram import NgramProposer
+from .ranking import Ranker, default_ranker
+from .sampler import SampleResult, denoise
 from .seeding import VERIFY_REMASK_BELOW, remask_least_likely, seeded_rows, slot_tokens
 from .syntax import HoleKind, HolePlan, error_count, plan_hole, syntax_window
+
+BLOCK_DRAFT_CONFIDENCE = 0.3  # not calibrated: block holes have no ranker yet
+NGRAM_PROPOSALS = 6  # lines the n-gram proposer adds to a single-line hole's candidates
 
 __all__ = ["Candidate", "Cancelled", "FillRequest", "FillResult", "InfillEngine", "StopSignal"]
 
@@ -37,11 +45,16 @@ __all__ = ["Candidate", "Cancelled", "FillRequest", "FillResult", "InfillEngine"
 class InfillEngine:
     """Owns a denoiser and fills holes; not thread-safe (one worker owns it)."""
 
-    def __init__(self, denoiser: Denoiser, cache_size: int = 256) -> None:
+    def __init__(self, denoiser: Denoiser, cache_size: int = 256, corpus: BackgroundIndex | None = None,
+                 ranker: Ranker | None = None) -> None:
         self.denoiser = denoiser
         self.healing = HealingIndex(denoiser.tokenizer)
         self.cache: OrderedDict[str, FillResult] = OrderedDict()
         self.cache_size = cache_size
+        # The corpus index loads in the background; until then the n-gram uses the file alone.
+        self.corpus = corpus
+        self.ngram = NgramProposer(denoiser.tokenizer, denoiser.ids.eos)
+        self.ranker = ranker or default_ranker()
 
     def plan(self, req: FillRequest) -> HolePlan:
         if req.kind is not None:
@@ -73,6 +86,12 @@ class InfillEngine:
         if key in self.cache:
             self.cache.move_to_end(key)
             return replace(self.cache[key], cached=True, ms=(time.perf_counter() - t0) * 1000)
+
+        if not plan.multiline and req.draft_policy in ("off", "prefer"):
+            result = self.fill_line(req, plan, slots, end, stop)
+            result.ms = (time.perf_counter() - t0) * 1000
+            self.remember(key, result)
+            return result
 
         after = req.text[end:]
         line_start = req.text.rfind("\n", 0, req.start) + 1
@@ -132,6 +151,12 @@ class InfillEngine:
             return (c.syntax_ok, 0, c.logprob)
 
         candidates = [c for _, c in sorted(enumerate(candidates), key=rank, reverse=True)]
+        if plan.kind is not HoleKind.RANGE:
+            # Blocks: the denoiser's own bodies are rarely right (MODEL_CARD.md), so only a
+            # syntax-valid draft copied from the buffer or workspace is shown unasked.
+            for c in candidates:
+                c.shown = c.source == "draft" and c.syntax_ok
+                c.confidence = BLOCK_DRAFT_CONFIDENCE if c.shown else 0.0
         result = FillResult(
             start=req.start,
             end=end,
@@ -142,10 +167,76 @@ class InfillEngine:
             ms=(time.perf_counter() - t0) * 1000,
             hurried=hurried,
         )
+        self.remember(key, result)
+        return result
+
+    def remember(self, key: str, result: FillResult) -> None:
         self.cache[key] = result
         if len(self.cache) > self.cache_size:
             self.cache.popitem(last=False)
-        return result
+
+    def fill_line(self, req: FillRequest, plan: HolePlan, slots: int, end: int,
+                  stop: StopSignal | None) -> FillResult:
+        """A single-line hole: propose from every source, describe, rank, show or abstain."""
+        pool, result = self.line_pool(req, plan, slots, end, stop)
+        n = max(1, req.n)
+        scored = sorted(((self.ranker.probability(f), i, text, f)
+                         for i, (text, f) in enumerate(pool.items.items())), key=lambda x: (-x[0], x[1]))
+        candidates = [
+            Candidate(text, f.denoiser, f.syntax_ok, "model" if f.model and f.sources == 1 else "draft",
+                      confidence=round(p, 4), shown=p >= self.ranker.show_at and f.syntax_ok)
+            for p, _, text, f in scored[:n]
+        ]
+        return FillResult(start=req.start, end=end, kind=plan.kind, candidates=candidates,
+                          steps=result.steps, tokens_per_forward=result.tokens_per_forward,
+                          hurried=result.hurried)
+
+    def line_pool(self, req: FillRequest, plan: HolePlan, slots: int, end: int,
+                  stop: StopSignal | None) -> tuple[Pool, SampleResult]:
+        """Every source's candidates for a single-line hole, described; and the denoiser's run."""
+        d = self.denoiser
+        hole = Hole.of(req.text, req.start, end, req.language)
+        after = req.text[end:]
+        # A lone ":" or ")" is often exactly the rest of a line; the ranker judges it.
+        pool = Pool(hole, lambda raw: self.clean(raw, plan, after, hole.at_line_start, req.text, req.start,
+                                                 drop_noise=False), req.forbidden)
+        # A draft is the rest of some other line; at the start of a line that holds code the
+        # fill is a new line before that code, so it needs the newline the model would write.
+        newline = "\n" if hole.at_line_start and hole.rest.strip() else ""
+        if req.draft_policy != "off":
+            prefix, suffix = req.text[: req.start], req.text[end:]
+            if (f := pool.offer(copy_continuation(prefix, suffix) + newline)) is not None:
+                f.copy = True
+            for rank, (draft, chars) in enumerate(buffer_draft_matches(prefix, suffix)):
+                if (f := pool.offer(draft + newline)) is not None:
+                    f.draft_chars, f.draft_rank = max(f.draft_chars, chars), min(f.draft_rank, rank)
+            for draft in dict.fromkeys(req.extra_drafts):
+                if (f := pool.offer(draft + newline)) is not None:
+                    f.workspace = True
+            self.ngram.corpus = self.corpus.get() if self.corpus is not None else None
+            for rank, prop in enumerate(self.ngram.propose(prefix, suffix, n=NGRAM_PROPOSALS)):
+                if (f := pool.offer(prop.text + newline)) is not None and f.ngram_rank == 9:
+                    f.ngram, f.ngram_rank, f.ngram_order = prop.logprob, rank, prop.min_order
+        cv = build_canvas(d.tokenizer, d.ids, req.text, req.start, end, CanvasPlan(slots, d.max_canvas))
+        ids, attention = batch_canvases([cv.ids], d.ids.pad)
+        allowed = self.healing.allowed(cv.healed) if cv.healed else None
+        prior = masked_prior(d, ids, attention, cv.slot_positions, allowed)
+        result = SampleResult(slots=[], logprob=[], steps=1, committed=0, ms=0.0)
+        # The denoiser's own line is rarely right where no other source has one (see
+        # MODEL_CARD.md), so with drafts on it writes only when nothing else was proposed.
+        if req.draft_policy == "off" or not pool.items:
+            n = max(1, req.n)
+            sampler = req.sampler
+            if n > 1 and sampler.temperature == 0:
+                sampler = replace(sampler, temperature=0.7, top_p=0.95)
+            result = denoise(d, ids.repeat(n, 1), attention.repeat(n, 1), cv.slot_positions, sampler,
+                             stop, allowed)
+            result.steps += 1  # the scoring pass
+            for slot_ids in result.slots:
+                if (f := pool.offer(self.decode_slots(slot_ids, cv.healed))) is not None:
+                    f.model = True
+        pool.describe(d, prior, cv.healed)
+        return pool, result
 
     def cache_key(self, req: FillRequest, plan: HolePlan, slots: int, end: int) -> str:
         # The canvas only sees a window of the text, but hashing the window would mean
@@ -337,7 +428,8 @@ class InfillEngine:
 
     @staticmethod
     def clean(
-        raw: str, plan: HolePlan, after: str, at_line_start: bool, text: str, start: int
+        raw: str, plan: HolePlan, after: str, at_line_start: bool, text: str, start: int,
+        drop_noise: bool = True,
     ) -> str | None:
         fill = raw
         if not plan.multiline:
@@ -346,7 +438,7 @@ class InfillEngine:
             indent = postprocess.line_indent(text, start)
             fill = postprocess.reindent(fill, indent, at_line_start)
         fill = postprocess.drop_suffix_overlap(fill, after)
-        if plan.kind != HoleKind.RANGE and postprocess.is_noise(fill):
+        if not fill.strip() or (drop_noise and plan.kind != HoleKind.RANGE and postprocess.is_noise(fill)):
             return None
         return fill
 

@@ -176,3 +176,56 @@ def introduces_errors(original: str, filled: str, language: str | None) -> bool:
         return False
     after = error_count(filled, language)
     return after is not None and after > before
+
+
+def errors_in(node: Node, lo: int, hi: int) -> int:
+    """ERROR and MISSING nodes that overlap the byte range [lo, hi)."""
+    if node.end_byte < lo or node.start_byte > hi or not (node.has_error or node.is_missing):
+        return 0
+    own = 1 if (node.is_error or node.is_missing) and node.start_byte <= hi and node.end_byte >= lo else 0
+    if node.is_error and own:
+        return own  # one broken region, however many pieces it holds
+    return own + sum(errors_in(child, lo, hi) for child in node.children)
+
+
+def statement_ok(text: str, start: int, end: int, language: str | None) -> bool | None:
+    """Whether the lines holding text[start:end] (a filled hole) parse without errors.
+
+    Judges the statement around the fill, not the whole buffer: a buffer being typed already
+    has errors elsewhere, and an error-count comparison lets a fill that breaks its own line
+    pass. None when there is no parser for the language.
+    """
+    lo, hi = syntax_window(text, start, end)
+    tree = parse(text[lo:hi], language)
+    if tree is None:
+        return None
+    line_lo = text.rfind("\n", lo, start) + 1
+    line_hi = text.find("\n", end, hi)
+    line_hi = hi if line_hi < 0 else line_hi
+    b_lo = len(text[lo:line_lo].encode("utf-8"))
+    b_hi = b_lo + len(text[line_lo:line_hi].encode("utf-8"))
+    return errors_in(tree.root_node, b_lo, b_hi) == 0
+
+
+def brackets_balanced(line: str) -> bool:
+    """Whether a line opens no bracket it does not close and closes none it did not open.
+
+    Strings and comments are skipped roughly (quotes toggle); a line that continues a
+    bracket from the lines before fails, which is what a line-sized fill should rarely do.
+    """
+    pairs = {")": "(", "]": "[", "}": "{"}
+    stack: list[str] = []
+    quote = ""
+    for ch in line:
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "#":
+            break
+        elif ch in "([{":
+            stack.append(ch)
+        elif ch in pairs:
+            if not stack or stack.pop() != pairs[ch]:
+                return False
+    return not stack

@@ -52,13 +52,17 @@ def engine_loader(settings: Settings) -> Loader:
     def load() -> InfillEngine:
         # Heavy imports (torch, transformers) happen here, in the loader thread, so the
         # server answers `initialize` at once.
+        from diffill.infill.corpus_index import BackgroundIndex
         from diffill.infill.engine import InfillEngine
         from diffill.model.loading import load_denoiser
 
         path = Path(settings.model_path).expanduser() if settings.model_path else None
-        return InfillEngine(load_denoiser(path, settings.device, settings.dtype,
-                                          trust_remote_code=settings.trust_remote_code,
-                                          quantization=settings.quantization))
+        denoiser = load_denoiser(path, settings.device, settings.dtype,
+                                 trust_remote_code=settings.trust_remote_code,
+                                 quantization=settings.quantization)
+        # The corpus index loads (or is built, once) in its own thread; fills use the file
+        # and the workspace alone until it is ready.
+        return InfillEngine(denoiser, corpus=BackgroundIndex(denoiser.tokenizer, denoiser.ids.eos))
 
     return load
 

@@ -46,7 +46,8 @@ async def fills_at(ls: DiffillServer, doc: Document, offset: int, trigger: Trigg
     ls.stats.add(result)
     if ls.documents.get(doc.uri) is not doc or doc.version != version:
         return None  # the document changed while the engine ran: the answer is for old text
-    return [c.text for c in result.candidates if c.text]
+    # Only what the engine finds worth showing: a wrong suggestion costs more than none.
+    return [c.text for c in result.candidates if c.text and c.shown]
 
 
 def acceptance_args(ls: DiffillServer, doc: Document, text: str, offset: int, trigger: Trigger,

@@ -1,0 +1,104 @@
+"""Fit the ranker (infill/ranker.json) on candidate features of development holes.
+
+Development holes are cut from repositories that are neither in the training corpus nor in
+the held-out benchmark (infill/dev_repos.json), so the benchmark stays a test. Steps:
+`diffill eval --bench dev --features FEATS.jsonl` writes every candidate's features with a
+label (exact or not); this script fits a logistic regression on them (L2, full batch),
+reports leave-one-repository-out top-1 exact match and precision/coverage, picks the
+display threshold, and writes the weights.
+
+    python docs/scripts/fit_ranker.py FEATS.jsonl [--out infill/ranker.json] [--precision 0.6]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from diffill.infill.ranking import FEATURE_NAMES, Features
+
+
+def load(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def matrix(task: dict) -> tuple[np.ndarray, np.ndarray]:
+    fields = set(Features.__dataclass_fields__)
+    feats = [Features(**{k: v for k, v in c.items() if k in fields}) for c in task["cands"]]
+    x = np.array([f.vector() for f in feats], dtype=np.float64).reshape(-1, len(FEATURE_NAMES))
+    y = np.array([bool(c["label"]) for c in task["cands"]], dtype=np.float64)
+    return x, y
+
+
+def fit(tasks: list[dict], l2: float = 1e-2, steps: int = 3000, lr: float = 0.5) -> tuple[np.ndarray, float]:
+    xs, ys = zip(*(matrix(t) for t in tasks if t["cands"]), strict=True)
+    x, y = np.concatenate(xs), np.concatenate(ys)
+    w, b = np.zeros(x.shape[1]), 0.0
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-(x @ w + b)))
+        g = p - y
+        w -= lr * (x.T @ g / len(y) + l2 * w)
+        b -= lr * g.mean()
+    return w, b
+
+
+def top1(tasks: list[dict], w: np.ndarray, b: float) -> list[tuple[float, bool]]:
+    """(confidence, exact) of each task's best candidate; (0, False) for an empty pool."""
+    out = []
+    for t in tasks:
+        if not t["cands"]:
+            out.append((0.0, False))
+            continue
+        x, y = matrix(t)
+        p = 1 / (1 + np.exp(-(x @ w + b)))
+        i = int(np.argmax(p))
+        out.append((float(p[i]), bool(y[i])))
+    return out
+
+
+def threshold_for(rows: list[tuple[float, bool]], precision: float) -> float:
+    """Lowest confidence whose shown suggestions reach the precision (max coverage)."""
+    best = 1.0
+    for cut in sorted({round(c, 3) for c, _ in rows}, reverse=True):
+        shown = [e for c, e in rows if c >= cut]
+        if shown and sum(shown) / len(shown) >= precision:
+            best = cut
+    return best
+
+
+def report(rows: list[tuple[float, bool]], cut: float) -> dict[str, float]:
+    shown = [e for c, e in rows if c >= cut]
+    return {"tasks": len(rows), "exact": round(sum(e for _, e in rows) / max(len(rows), 1), 4),
+            "coverage": round(len(shown) / max(len(rows), 1), 4),
+            "precision": round(sum(shown) / max(len(shown), 1), 4)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("features", type=Path)
+    ap.add_argument("--out", type=Path, default=Path("infill/ranker.json"))
+    ap.add_argument("--precision", type=float, default=0.6)
+    args = ap.parse_args()
+    tasks = load(args.features)
+    repos = sorted({t["task_id"].split("/")[0] for t in tasks})
+    held: list[tuple[float, bool]] = []
+    for repo in repos:  # leave one repository out: the figure a new repository would see
+        w, b = fit([t for t in tasks if not t["task_id"].startswith(repo + "/")])
+        held += top1([t for t in tasks if t["task_id"].startswith(repo + "/")], w, b)
+    w, b = fit(tasks)
+    cut = threshold_for(top1(tasks, w, b), args.precision)
+    oracle = sum(any(c["label"] for c in t["cands"]) for t in tasks) / max(len(tasks), 1)
+    print(json.dumps({"leave_one_repo_out": report(held, cut), "fitted": report(top1(tasks, w, b), cut),
+                      "oracle_exact": round(oracle, 4), "show_at": cut,
+                      "weights": dict(zip(FEATURE_NAMES, np.round(w, 3).tolist(), strict=True))}, indent=1))
+    args.out.write_text(json.dumps({
+        "note": f"fitted by docs/scripts/fit_ranker.py on {args.features.name} ({len(tasks)} holes)",
+        "features": list(FEATURE_NAMES), "weights": [round(float(v), 5) for v in w],
+        "bias": round(float(b), 5), "show_at": cut}, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,124 @@
+"""Candidates for a single-line hole: every source's proposals, cleaned, merged and described.
+
+Sources: the buffer's drafts (what followed the same context elsewhere in the file), the
+caller's drafts (workspace index, other documents), the n-gram proposer (the file as a cache
+plus the corpus index) and the denoiser's own fill. The same text from several sources is
+one candidate that knows all of them. Candidates that repeat the line before or after the
+hole, or the code right after the cursor, are dropped: a suggestion that duplicates what is
+already there is never what the user wants.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+
+from diffill.model.denoiser import Denoiser
+
+from . import postprocess
+from .ranking import Features, known_identifiers, unknown_identifiers
+from .syntax import brackets_balanced, statement_ok
+
+
+@dataclass
+class Hole:
+    """The text around a single-line hole, as the candidate filters need it."""
+
+    text: str
+    start: int
+    end: int
+    language: str | None
+    at_line_start: bool
+    line_before: str  # the previous non-blank line, stripped
+    line_after: str  # the next non-blank line, stripped
+    rest: str  # the rest of the cursor line after the hole
+
+    @classmethod
+    def of(cls, text: str, start: int, end: int, language: str | None) -> Hole:
+        line_start = text.rfind("\n", 0, start) + 1
+        before = [ln.strip() for ln in text[max(0, line_start - 4000) : line_start].split("\n") if ln.strip()]
+        line_end = text.find("\n", end)
+        tail = text[line_end + 1 : line_end + 4000].split("\n") if line_end >= 0 else []
+        after = [ln.strip() for ln in tail if ln.strip()]
+        return cls(text, start, end, language, not text[line_start:start].strip(),
+                   before[-1] if before else "", after[0] if after else "",
+                   postprocess.rest_of_line(text, end))
+
+    @property
+    def line_head(self) -> str:
+        """The cursor line up to the hole."""
+        return self.text[self.text.rfind("\n", 0, self.start) + 1 : self.start]
+
+    def repeats_neighbour(self, fill: str) -> bool:
+        """Whether the filled line equals the line before or after, or the fill the code after it."""
+        line = (self.line_head + fill.rstrip("\n") + ("" if fill.endswith("\n") else self.rest)).strip()
+        if line and line in (self.line_before, self.line_after):
+            return True
+        if fill.endswith("\n"):  # a new line before code: that code is the line after
+            return line == postprocess.rest_of_line(self.text, self.end).strip()
+        following = self.text[self.end :].lstrip()
+        return bool(fill.strip()) and following.startswith(fill.strip()) and not self.rest.strip()
+
+
+@dataclass
+class Pool:
+    """Cleaned candidates and their features, in the order they were first proposed."""
+
+    hole: Hole
+    clean: Callable[[str], str | None]
+    forbidden: str | None = None
+    items: dict[str, Features] = field(default_factory=dict)
+
+    def offer(self, raw: str) -> Features | None:
+        """The candidate's features (new or merged), or None when it is dropped."""
+        fill = self.clean(raw)
+        if fill is None or (self.forbidden and self.forbidden in fill) or self.hole.repeats_neighbour(fill):
+            return None
+        feats = self.items.setdefault(fill, Features())
+        feats.sources += 1
+        return feats
+
+    def describe(self, denoiser: Denoiser, prior: torch.Tensor | None, healed: str) -> None:
+        """Fill in the features every candidate gets: syntax, identifiers, denoiser score.
+
+        prior: (K, V) log-probabilities of the hole slots with every slot masked (one
+        forward: the denoiser's view of the hole given the prefix and the suffix).
+        """
+        hole = self.hole
+        known = known_identifiers(hole.text[: hole.start] + hole.text[hole.end :])
+        for fill, feats in self.items.items():
+            filled = hole.text[: hole.start] + fill + hole.text[hole.end :]
+            ok = statement_ok(filled, hole.start, hole.start + len(fill), hole.language)
+            feats.syntax_ok = ok is not False
+            line = hole.line_head + fill + ("" if fill.endswith("\n") else hole.rest)
+            feats.balanced = brackets_balanced(line.split("\n")[0])
+            feats.unknown_ids = unknown_identifiers(fill, known)
+            ids = denoiser.tokenizer.encode(healed + fill.rstrip("\n")).ids
+            feats.tokens = len(ids)
+            if prior is not None:
+                feats.denoiser = slot_score(prior, ids, denoiser.ids.null)
+
+
+def slot_score(prior: torch.Tensor, ids: list[int], null: int) -> float:
+    """Mean log-probability of ids in the first slots and of the end (null) after them."""
+    k = prior.shape[0]
+    if len(ids) > k:
+        return -10.0
+    seq = ids + ([null] if len(ids) < k else [])
+    lp = prior[torch.arange(len(seq)), torch.tensor(seq)]
+    return max(float(lp.mean()), -10.0) if len(seq) else -10.0
+
+
+@torch.inference_mode()
+def masked_prior(denoiser: Denoiser, ids: torch.Tensor, attention: torch.Tensor,
+                 positions: list[int], allowed_first: torch.Tensor | None) -> torch.Tensor:
+    """(K, V) log-probabilities of each hole slot with all slots masked (row 0 of ids)."""
+    pos = torch.tensor(positions).unsqueeze(0)
+    logits = denoiser.logits(ids[:1], attention[:1], pos)[0].float()  # (K, V)
+    logits[:, list(denoiser.forbidden)] = -math.inf
+    if allowed_first is not None:
+        logits[0, ~allowed_first] = -math.inf
+    return torch.log_softmax(logits, -1)

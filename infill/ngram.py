@@ -1,0 +1,168 @@
+"""Line proposals from token statistics: a cache model of the file mixed with the corpus index.
+
+Code is local and repetitive (Tu et al. 2014; Hellendoorn and Devanbu 2017: a nested cache
+n-gram model beat an LSTM on code). Each next token is predicted by two suffix-array
+n-gram models, one over the file being edited (the cache) and one over the corpus index
+(see corpus_index), each smoothed across context lengths with Witten-Bell interpolation and
+mixed by how long a context each could match. A small beam search writes the rest of the
+line; the denoiser, which sees the code after the hole, then scores the proposals.
+
+Token healing: the last prefix token is taken back (the cursor usually splits what the
+tokenizer would join, e.g. the indentation and the keyword after it) and the first tokens
+must reproduce its text.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from tokenizers import Tokenizer
+
+from .token_index import MAX_ORDER, TokenIndex
+
+CONTEXT_CHARS = 6000  # text on each side of the cursor the cache model indexes
+BEAM = 6  # hypotheses kept per step
+BRANCH = 6  # next tokens tried per hypothesis
+MAX_TOKENS = 24  # a line longer than this is not proposed
+FILE_WEIGHT = 2.0  # a context matched in the file counts this much more than the corpus
+
+
+@dataclass
+class Proposal:
+    text: str  # the rest of the line (no newline)
+    logprob: float  # sum of the mixed model's token log-probabilities
+    tokens: int
+    min_order: int  # shortest context (tokens) any of its tokens was predicted from
+
+
+@dataclass
+class _Hyp:
+    ids: list[int]
+    pending: str  # healed text the next tokens must still reproduce
+    out: str
+    logprob: float = 0.0
+    min_order: int = MAX_ORDER
+    done: bool = False
+
+
+def witten_bell(index: TokenIndex, context: Sequence[int]) -> tuple[dict[int, float], int]:
+    """Next-token distribution smoothed across context lengths; and the longest length used."""
+    top = index.longest_order(context)
+    orders = sorted({top, top * 3 // 4, top // 2, top // 4, 1} - {0})
+    dist: dict[int, float] = {}
+    for m in orders:  # shortest first: each longer context refines the shorter one's estimate
+        counts, total, unique = index.next_counts(context[len(context) - m :])
+        if not counts:
+            continue
+        new = {t: (c + unique * dist.get(t, 0.0)) / (total + unique) for t, c in counts.items()}
+        scale = unique / (total + unique)
+        for t, p in dist.items():
+            if t not in new:
+                new[t] = scale * p
+        dist = new
+    return dist, top if dist else 0
+
+
+class NgramProposer:
+    """Proposes rest-of-line texts at a cursor; cheap enough to run on every request."""
+
+    def __init__(self, tokenizer: Tokenizer, separator: int, corpus: TokenIndex | None = None) -> None:
+        self.tok = tokenizer
+        self.separator = separator
+        self.corpus = corpus
+        self.texts: dict[int, str] = {}
+
+    def text_of(self, token: int) -> str:
+        if token not in self.texts:
+            self.texts[token] = self.tok.decode([token])
+        return self.texts[token]
+
+    def propose(self, prefix: str, suffix: str, n: int = 4) -> list[Proposal]:
+        """Up to n rest-of-line proposals for a cursor between prefix and suffix, best first."""
+        ids = self.tok.encode(prefix[-CONTEXT_CHARS:]).ids if prefix else []
+        healed = self.text_of(ids[-1]) if ids else ""
+        if not prefix.endswith(healed):
+            healed = ""  # a token that does not decode to its own text: no healing
+        context = ids[:-1] if healed else ids
+        after = self.tok.encode(suffix[:CONTEXT_CHARS]).ids if suffix else []
+        local = TokenIndex.build([context, after], self.separator)
+        cache: dict[tuple[int, ...], tuple[dict[int, float], int]] = {}
+        self.healed = healed
+        beam = [_Hyp(ids=[], pending=healed, out="")]
+        finished: list[_Hyp] = []
+        for _ in range(MAX_TOKENS):
+            grown: list[_Hyp] = []
+            for hyp in beam:
+                key = tuple((context + hyp.ids)[-MAX_ORDER:])
+                if key not in cache:
+                    cache[key] = self.mix(local, list(key))
+                grown.extend(self.extend(hyp, *cache[key]))
+            finished.extend(h for h in grown if h.done and h.out.strip())
+            finished = sorted(finished, key=lambda h: h.logprob, reverse=True)[: 2 * n]
+            # Log-probabilities only fall: a hypothesis below the n-th finished one is done for.
+            floor = finished[n - 1].logprob if len(finished) >= n else -math.inf
+            beam = sorted((h for h in grown if not h.done and h.logprob > floor),
+                          key=lambda h: h.logprob, reverse=True)[:BEAM]
+            if not beam:
+                break
+        best = sorted(finished, key=lambda h: h.logprob, reverse=True)
+        seen: set[str] = set()
+        proposals = []
+        for h in best:
+            if h.out.strip() and h.out not in seen:
+                seen.add(h.out)
+                proposals.append(Proposal(h.out, h.logprob, len(h.ids), h.min_order))
+        return proposals[:n]
+
+    def mix(self, local: TokenIndex, context: list[int]) -> tuple[dict[int, float], int]:
+        """The cache and corpus distributions mixed by the context length each matched.
+
+        Returns the mixture and the longest context length either matched.
+        """
+        p_local, m_local = witten_bell(local, context)
+        p_corpus, m_corpus = witten_bell(self.corpus, context) if self.corpus else ({}, 0)
+        w_local, w_corpus = FILE_WEIGHT * m_local, float(m_corpus)
+        if w_local + w_corpus == 0:
+            return {}, 0
+        lam = w_local / (w_local + w_corpus)
+        mixed = {t: lam * p for t, p in p_local.items()}
+        for t, p in p_corpus.items():
+            mixed[t] = mixed.get(t, 0.0) + (1 - lam) * p
+        return mixed, max(m_local, m_corpus)
+
+    def canonical(self, ids: list[int], out: str) -> bool:
+        """Whether ids are how the tokenizer spells the healed text plus out.
+
+        Checked once, at the first token past the healed text: a path such as "\\n        "
+        + "self" spells the same text as the tokenizer's "\\n       " + " self", but its
+        context never occurs in any index, so it would be predicted from nothing.
+        """
+        return self.tok.encode(self.healed + out).ids == ids
+
+    def extend(self, hyp: _Hyp, dist: dict[int, float], order: int) -> list[_Hyp]:
+        options = sorted(((p, t) for t, p in dist.items()), reverse=True)
+        grown: list[_Hyp] = []
+        for p, token in options:
+            if len(grown) >= BRANCH or p <= 0:
+                break
+            piece = self.text_of(token)
+            pending = hyp.pending
+            if pending:
+                if piece.startswith(pending):
+                    piece, pending = piece[len(pending) :], ""
+                    if hyp.pending.isspace() and piece[:1] in (" ", "\t"):
+                        continue  # indentation the user did not type
+                elif pending.startswith(piece):
+                    piece, pending = "", pending[len(piece) :]
+                else:
+                    continue  # does not reproduce the healed text
+            if not pending and not hyp.out and piece and not self.canonical(hyp.ids + [token], piece):
+                continue  # the same text spelled with other tokens: its context never occurs
+            line, newline, _ = piece.partition("\n")
+            new = _Hyp(ids=hyp.ids + [token], pending=pending, out=hyp.out + line,
+                       logprob=hyp.logprob + math.log(p), min_order=min(hyp.min_order, order))
+            new.done = bool(newline) or token == self.separator
+            grown.append(new)
+        return grown

@@ -1,0 +1,108 @@
+"""Ranking and abstention: a calibrated probability that a candidate is the wanted text.
+
+Candidates come from several sources (the buffer's drafts, the workspace index, the n-gram
+proposer, the denoiser's own fill); none of their native scores compare with the others'.
+A logistic model over a few features of each candidate (the denoiser's score with the
+suffix in view, the n-gram score, how long a context the drafts matched, agreement between
+sources, syntax of the filled statement, identifiers the file never mentions) gives one
+probability per candidate. Candidates are ranked by it, and the engine shows the best only
+when it clears a threshold: showing nothing beats showing something wrong.
+
+The weights are fitted on holes cut from repositories outside both the training corpus and
+the held-out benchmark (docs/scripts/fit_ranker.py) and stored in ranker.json.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import keyword
+import math
+import re
+from dataclasses import asdict, dataclass
+from functools import cache
+from importlib import resources
+
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+BUILTIN_WORDS = frozenset(dir(builtins))
+
+
+@dataclass
+class Features:
+    """What the ranker knows about one cleaned candidate (a line or block of text)."""
+
+    denoiser: float = -10.0  # mean log-prob per slot under the denoiser (content + end)
+    ngram: float = -30.0  # n-gram log-prob of the line (floor when the n-gram did not propose it)
+    ngram_rank: int = 9  # 0 = the n-gram's best; 9 = not proposed
+    ngram_order: int = 0  # shortest context length behind any of its n-gram tokens
+    draft_chars: int = 0  # characters of context before the cursor its buffer draft matched
+    draft_rank: int = 9  # 0 = the buffer's longest-match draft; 9 = not a buffer draft
+    copy: bool = False  # the copy floor's answer (the longest earlier match's continuation)
+    workspace: bool = False  # proposed by the workspace index (other files)
+    model: bool = False  # the denoiser's own fill
+    sources: int = 0  # how many sources proposed it
+    syntax_ok: bool = True  # the filled statement parses
+    balanced: bool = True  # its line's brackets balance
+    unknown_ids: int = 0  # identifiers neither in the file, builtins nor keywords
+    tokens: int = 0  # length in denoiser tokens
+
+    def vector(self) -> list[float]:
+        return [
+            self.denoiser,
+            max(self.ngram, -30.0) / 10,
+            float(self.ngram_rank == 0),
+            float(self.ngram_rank < 9),
+            min(self.ngram_order, 12) / 12,
+            math.log1p(self.draft_chars) / 5,
+            float(self.draft_rank == 0),
+            float(self.draft_rank < 9),
+            float(self.copy),
+            float(self.workspace),
+            float(self.model),
+            min(self.sources, 4) / 4,
+            float(self.syntax_ok),
+            float(self.balanced),
+            min(self.unknown_ids, 4) / 4,
+            min(self.tokens, 32) / 32,
+        ]
+
+
+FEATURE_NAMES = (
+    "denoiser", "ngram", "ngram_top", "ngram_any", "ngram_order", "draft_chars", "draft_top",
+    "draft_any", "copy", "workspace", "model", "sources", "syntax_ok", "balanced", "unknown_ids", "tokens",
+)
+
+
+def unknown_identifiers(candidate: str, known: frozenset[str]) -> int:
+    """Identifiers in the candidate that the file, the builtins and the keywords never name."""
+    return sum(
+        1 for name in set(IDENTIFIER.findall(candidate))
+        if name not in known and name not in BUILTIN_WORDS and not keyword.iskeyword(name)
+    )
+
+
+def known_identifiers(text: str) -> frozenset[str]:
+    return frozenset(IDENTIFIER.findall(text))
+
+
+@dataclass(frozen=True)
+class Ranker:
+    weights: tuple[float, ...]
+    bias: float
+    show_at: float  # probability a candidate needs to be shown
+
+    def probability(self, features: Features) -> float:
+        z = self.bias + sum(w * x for w, x in zip(self.weights, features.vector(), strict=True))
+        return 1.0 / (1.0 + math.exp(-max(min(z, 30.0), -30.0)))
+
+
+@cache
+def default_ranker() -> Ranker:
+    data = json.loads(resources.files(__package__).joinpath("ranker.json").read_text("utf-8"))
+    if tuple(data["features"]) != FEATURE_NAMES:
+        raise ValueError("ranker.json was fitted for other features; refit it")
+    return Ranker(tuple(data["weights"]), data["bias"], data["show_at"])
+
+
+def features_dict(features: Features) -> dict[str, object]:
+    return asdict(features)

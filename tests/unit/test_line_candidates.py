@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from diffill.infill.line_candidates import Hole
+from diffill.infill.ranking import Features, default_ranker, unknown_identifiers
+from diffill.infill.syntax import brackets_balanced, statement_ok
+
+
+def hole(text: str) -> Hole:
+    cut = text.index("|")
+    text = text[:cut] + text[cut + 1 :]
+    return Hole.of(text, cut, cut, "python")
+
+
+def test_fills_that_repeat_a_neighbouring_line_are_dropped():
+    h = hole("class A:\n    def __init__(self, size):\n        self.size = size\n        |\n")
+    assert h.repeats_neighbour("self.size = size")
+    assert not h.repeats_neighbour("self.area = size * size")
+    h = hole("def f(xs):\n    for x in xs:\n        |\n        return result\n")
+    assert h.repeats_neighbour("return result")
+
+
+def test_a_fill_equal_to_the_code_after_the_cursor_is_dropped():
+    h = hole("x = compute(|)\n")
+    assert not h.repeats_neighbour("a, b")
+    h = hole("def f():\n    |return 1\n")
+    assert h.repeats_neighbour("return 1\n")
+
+
+def test_statement_check_judges_the_filled_line_not_the_error_count():
+    # The buffer has an unrelated error elsewhere; the fill must still parse in its own line.
+    before = "def broken(:\n    pass\n\n\nclass Bag:\n    def __len__(self):\n        return len(self."
+    after = "\n\n    def add(self, x):\n        self.items.append(x)\n"
+    text_bad = before + "items:" + after
+    text_good = before + "items)" + after
+    start = len(before)
+    assert statement_ok(text_good, start, start + 6, "python") is True
+    assert statement_ok(text_bad, start, start + 6, "python") is False
+    assert statement_ok("x = (", 0, 5, None) is None
+
+
+def test_bracket_balance_and_unknown_identifiers():
+    assert brackets_balanced("    return len(self.items)")
+    assert not brackets_balanced("    return len(self.items")
+    assert brackets_balanced("    s = '(('")
+    known = frozenset({"self", "items"})
+    assert unknown_identifiers("len(self.items)", known) == 0
+    assert unknown_identifiers("findfile(filename)", known) == 2
+
+
+def test_ranker_prefers_agreeing_syntax_valid_candidates_and_abstains_on_weak_ones():
+    ranker = default_ranker()
+    strong = Features(denoiser=-1.0, ngram=-2.0, ngram_rank=0, ngram_order=8, draft_chars=60,
+                      draft_rank=0, copy=True, sources=3)
+    weak = Features(denoiser=-8.0, model=True, sources=1, syntax_ok=False, unknown_ids=3)
+    assert ranker.probability(strong) > ranker.show_at > ranker.probability(weak)

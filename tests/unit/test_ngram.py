@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import pytest
+
+from diffill.infill.corpus_index import load_or_build
+from diffill.infill.ngram import NgramProposer
+from diffill.model.checkpoint import DEFAULT_CHECKPOINT
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    from tokenizers import Tokenizer
+
+    return Tokenizer.from_file(str(DEFAULT_CHECKPOINT / "tokenizer.json"))
+
+
+def test_the_file_is_a_cache_the_proposer_copies_from(tokenizer):
+    proposer = NgramProposer(tokenizer, separator=4)
+    prefix = ("def load(path):\n    with open(path) as fh:\n        return json.load(fh)\n\n\n"
+              "def load_other(path):\n    with open(path) as fh:\n        ")
+    props = proposer.propose(prefix, "\n", n=3)
+    assert props and props[0].text == "return json.load(fh)"
+
+
+def test_indentation_is_not_repeated_and_lines_end_at_the_newline(tokenizer):
+    proposer = NgramProposer(tokenizer, separator=4)
+    prefix = "class A:\n    def f(self):\n        return 1\n\n    def g(self):\n        "
+    for prop in proposer.propose(prefix, "\n", n=4):
+        assert not prop.text.startswith((" ", "\t")) and "\n" not in prop.text
+
+
+def test_rest_of_line_reproduces_the_healed_token(tokenizer):
+    proposer = NgramProposer(tokenizer, separator=4)
+    prefix = "for key, value in settings.items():\n    pass\nfor key, value in settings.it"
+    props = proposer.propose(prefix, "\n", n=2)
+    assert props and props[0].text == "ems():"
+
+
+def test_corpus_index_supplies_idioms_the_file_lacks(tokenizer, tmp_path, monkeypatch):
+    monkeypatch.setenv("DIFFILL_CACHE", str(tmp_path / "cache"))
+    root = tmp_path / "corpus"
+    root.mkdir()
+    for i in range(3):
+        body = f"def main{i}():\n    pass\n\n\nif __name__ == \"__main__\":\n    main{i}()\n"
+        (root / f"m{i}.py").write_text(body)
+    index = load_or_build(tokenizer, 4, roots=[root])
+    assert any((tmp_path / "cache").iterdir())  # cached for the next process
+    proposer = NgramProposer(tokenizer, separator=4, corpus=index)
+    prefix = "import sys\n\n\ndef run():\n    return 0\n\n\nif __name__"
+    props = proposer.propose(prefix, "\n    run()\n", n=2)
+    assert props and props[0].text == ' == "__main__":'
+    again = load_or_build(tokenizer, 4, roots=[root])  # loads the cache
+    assert again.tokens.tolist() == index.tokens.tolist()
