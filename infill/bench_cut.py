@@ -186,9 +186,10 @@ def cut_tasks(repo: str, files: list[tuple[str, str]], counts: dict[str, int]) -
     files give more tasks, as they take more of an editor's time.
     """
     tasks: list[dict[str, str]] = []
+    files = sorted(files)  # the order files were listed in must not change the tasks
     for kind in KINDS:
         rng = random.Random(seed_of(repo, kind, *(p for p, _ in files)))
-        pool = [t for path, text in sorted(files) for t in candidates(repo, path, text, kind, rng)]
+        pool = [t for path, text in files for t in candidates(repo, path, text, kind, rng)]
         picked = sorted(rng.sample(range(len(pool)), min(counts.get(kind, 0), len(pool))))
         tasks.extend(pool[i] for i in picked)
     return tasks

@@ -1,0 +1,143 @@
+"""The held-out-repository benchmark: file selection, task cutting, workspace, fetch checks."""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import io
+import json
+import tarfile
+import textwrap
+import tokenize
+from pathlib import Path
+
+import pytest
+
+from diffill.infill import bench_fetch
+from diffill.infill.bench_cut import KINDS, cut_tasks
+from diffill.infill.bench_fetch import FetchError, Repo, fetch, is_cut_file, load_manifest, python_files
+from diffill.infill.repo_drafts import RepoDrafts
+
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "bench_repo"
+REPO = Repo("shop", "1.0", "shop-1.0.tar.gz", "0" * 64, "MIT", ("pkg",))
+MANY = {"whole_line": 100, "rest_of_line": 100, "block": 100}  # more than the fixture holds
+
+
+@pytest.fixture(scope="module")
+def files() -> list[tuple[str, str]]:
+    return python_files(FIXTURE)
+
+
+@pytest.fixture(scope="module")
+def tasks(files: list[tuple[str, str]]) -> list[dict[str, str]]:
+    return cut_tasks("shop", [(p, t) for p, t in files if is_cut_file(REPO, p)], MANY)
+
+
+def last_line(text: str) -> str:
+    return text[text.rfind("\n") + 1 :]
+
+
+def test_project_files_skip_packaging_docs_and_generated_code(files):
+    paths = [p for p, _ in files]
+    assert paths == ["pkg/__init__.py", "pkg/core.py", "tests/core_checks.py"]
+    assert [p for p in paths if is_cut_file(REPO, p)] == ["pkg/__init__.py", "pkg/core.py"]
+
+
+def test_every_task_rebuilds_its_file_and_names_it(tasks, files):
+    text_of = dict(files)
+    assert {t["kind"] for t in tasks} == set(KINDS)
+    for t in tasks:
+        assert t["prompt"] + t["canonical_solution"] + t["suffix"] == text_of[t["path"]]
+        assert t["repo"] == "shop" and t["task_id"].startswith(f"shop/{t['path']}:")
+        assert t["suffix"].startswith("\n")  # every hole runs to the end of a line
+
+
+def test_whole_line_holes_start_after_the_indentation(tasks):
+    lines = [t for t in tasks if t["kind"] == "whole_line"]
+    assert len(lines) >= 15
+    for t in lines:
+        middle = t["canonical_solution"]
+        assert not last_line(t["prompt"]).strip() and "\n" not in middle
+        assert middle == middle.strip() and not middle.startswith("#")
+        assert "#" not in middle and "never a hole" not in middle and '"""' not in middle
+
+
+def test_rest_of_line_holes_cut_at_token_starts(tasks):
+    rest = [t for t in tasks if t["kind"] == "rest_of_line"]
+    assert len(rest) >= 15
+    for t in rest:
+        text = t["prompt"] + t["canonical_solution"] + t["suffix"]
+        row = t["prompt"].count("\n") + 1
+        col = len(last_line(t["prompt"]))
+        starts = {tok.start for tok in tokenize.generate_tokens(io.StringIO(text).readline)}
+        assert (row, col) in starts  # a token begins at the cursor: never inside a name or string
+        assert last_line(t["prompt"]).strip() and "\n" not in t["canonical_solution"]
+
+
+def test_blocks_are_two_to_four_lines_of_whole_statements_in_a_function(tasks):
+    blocks = [t for t in tasks if t["kind"] == "block"]
+    assert blocks
+    for t in blocks:
+        indent = last_line(t["prompt"])
+        assert not indent.strip() and indent  # inside a body: indented
+        assert 2 <= t["canonical_solution"].count("\n") + 1 <= 4
+        ast.parse(textwrap.dedent(indent + t["canonical_solution"]))  # complete statements
+        assert "def " in t["prompt"]
+    # the body of `add` after its guard is a typical block
+    assert any(t["canonical_solution"].startswith("total = self.items.get") for t in blocks)
+
+
+def test_cutting_is_deterministic_and_bounded(files):
+    cut = [(p, t) for p, t in files if is_cut_file(REPO, p)]
+    counts = {"whole_line": 3, "rest_of_line": 2, "block": 1}
+    first = cut_tasks("shop", cut, counts)
+    assert first == cut_tasks("shop", list(reversed(cut)), counts)
+    assert [sum(t["kind"] == k for t in first) for k in KINDS] == [3, 2, 1]
+
+
+def test_workspace_drafts_never_come_from_the_tasks_own_file(files, tasks):
+    workspace = RepoDrafts((f"shop/{p}", t) for p, t in files)
+    # `inv.add(` occurs in tests/core_checks.py: another file of the project offers a draft.
+    prompt = "def check():\n    inv = Inventory('bo')\n    assert inv.add("
+    other = {"repo": "shop", "path": "pkg/new.py", "prompt": prompt, "suffix": "\n"}
+    assert '"pears", 2) == 2' in workspace(other)
+    # `self.items[name] = total` occurs only in pkg/core.py: its own tasks get no draft of it.
+    own = next(t for t in tasks
+               if t["kind"] == "whole_line" and t["canonical_solution"] == "self.items[name] = total")
+    assert "self.items[name] = total" not in workspace(own)
+
+
+def sdist(tmp_path: Path) -> tuple[Path, str]:
+    """A local sdist of the fixture project and its sha256."""
+    archive = tmp_path / "shop-1.0.tar.gz"
+    with tarfile.open(archive, "w:gz") as tf:
+        tf.add(FIXTURE / "pkg", arcname="shop-1.0/pkg")
+    return archive, hashlib.sha256(archive.read_bytes()).hexdigest()
+
+
+def test_fetch_verifies_sha256_and_unpacks_without_the_network(tmp_path, monkeypatch):
+    archive, digest = sdist(tmp_path)
+    cache = tmp_path / "cache"
+    (cache / "sdists").mkdir(parents=True)
+    archive.rename(cache / "sdists" / archive.name)
+
+    def no_pip(*args, **kwargs):
+        raise AssertionError("a cached, verified sdist must not be downloaded again")
+
+    monkeypatch.setattr(bench_fetch.subprocess, "run", no_pip)
+    repo = Repo("shop", "1.0", archive.name, digest, "MIT", ("pkg",))
+    root = fetch(repo, cache)
+    assert [p for p, _ in python_files(root)] == ["pkg/__init__.py", "pkg/core.py"]
+    with pytest.raises(FetchError, match="does not match"):
+        fetch(Repo("shop", "1.0", archive.name, "f" * 64, "MIT", ("pkg",)), cache)
+
+
+def test_manifest_holds_permissive_projects_outside_the_corpus():
+    corpus = json.loads((Path(__file__).parents[2] / "model" / "corpus_manifest.json").read_text())
+    trained = {p["name"].lower() for p in corpus["packages"]}
+    repos = load_manifest()
+    assert len(repos) >= 4
+    for r in repos:
+        assert r.name.lower() not in trained | {"structlog", "loguru", "tenacity", "arrow"}
+        assert r.license in {"MIT", "BSD-2-Clause", "BSD-3-Clause", "Apache-2.0", "ISC", "PSF-2.0"}
+        assert len(r.sha256) == 64 and r.filename.startswith(r.name) and r.cut

@@ -1,0 +1,52 @@
+"""`diffill eval --bench`: per-kind figures, shown marks and the real shipped model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from diffill.infill.bench_eval import bench_summary, by_kind
+from diffill.lsp.cli import main
+
+
+def row(kind: str, exact: bool, shown: bool, model_exact: bool = False, copy: bool = False) -> dict:
+    return {"kind": kind, "exact": exact, "shown": shown, "model_exact": model_exact,
+            "model_shown": True, "copy_exact": copy, "syntax_ok": True, "ms": 1.0, "model_ms": 2.0}
+
+
+def test_figures_per_kind_and_shown_precision():
+    rows = [row("whole_line", True, True, model_exact=True), row("whole_line", False, False, copy=True),
+            row("rest_of_line", False, True), row("rest_of_line", True, True),
+            row("block", False, False)]
+    figures = by_kind(rows)
+    assert set(figures) == {"whole_line", "rest_of_line", "block", "single_line", "all"}
+    single = figures["single_line"]
+    assert single["tasks"] == 4 and single["engine_exact"] == 0.5 and single["model_exact"] == 0.25
+    assert single["copy_exact"] == 0.25 and single["coverage"] == 0.75
+    assert single["precision"] == round(2 / 3, 4)  # exact among the shown
+    assert figures["block"]["coverage"] == 0.0 and figures["block"]["precision"] is None
+    summary = bench_summary("x", rows)
+    assert summary["tasks"] == 5 and summary["latency_ms"]["p50"] == 1.0
+
+
+def test_eval_bench_smoke_with_the_shipped_model(tmp_path: Path, capsys):
+    out = tmp_path / "rows.jsonl"
+    assert main(["eval", "--bench", "smoke", "--limit", "3", "--max-steps", "8", "--out", str(out)]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["bench"] == "smoke" and summary["tasks"] == 3
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 3
+    for r in rows:
+        assert isinstance(r["shown"], bool) and isinstance(r["model_shown"], bool)
+        assert 0.0 <= r["confidence"] <= 1.0 and r["repo"] == "smoke"
+        assert r["kind"] in ("whole_line", "rest_of_line")
+        assert r["exact"] == (r["completion"].rstrip() in r["expected"])
+    figures = summary["by_kind"]["all"]
+    assert figures["engine_exact"] == round(sum(r["exact"] for r in rows) / 3, 4)
+    assert figures["coverage"] == round(sum(r["shown"] for r in rows) / 3, 4)
+    assert summary["by_kind"]["single_line"]["tasks"] == 3
+
+
+def test_eval_needs_a_file_or_a_bench(capsys):
+    assert main(["eval"]) == 2
+    assert "--bench" in capsys.readouterr().err
