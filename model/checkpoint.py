@@ -154,7 +154,8 @@ def load_checkpoint(
         raise CheckpointError(f"{path / 'tokenizer.json'} is unreadable: {exc}") from exc
     try:
         model = ModernBertForMaskedLM.from_pretrained(
-            str(path), use_safetensors=True, trust_remote_code=False
+            # fp32 whatever the stored dtype (a bf16-shipped checkpoint too): CPU matmuls want it.
+            str(path), use_safetensors=True, trust_remote_code=False, dtype=torch.float32
         )
     except Exception as exc:  # corrupt safetensors or config surface as many types
         raise CheckpointError(f"weights in {path} could not be loaded: {exc}") from exc

@@ -14,23 +14,42 @@ DEFAULT_DATA = Path("data")
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    train = sub.add_parser("train", help="train or fine-tune a denoiser (resumable)")
+    train = sub.add_parser(
+        "train", help="train or fine-tune a denoiser (resumable; runs under torchrun for many GPUs)")
     train.add_argument("--corpus", type=Path, required=True,
-                       help="folder with train.jsonl and heldout.jsonl (diffill model corpus)")
+                       help="packed corpus folder (diffill model pack) or JSONL folder with "
+                            "train.jsonl and heldout.jsonl (diffill model corpus)")
     train.add_argument("--out", type=Path, required=True, help="run folder (resumes if present)")
-    train.add_argument("--tokenizer", type=Path, help="tokenizer.json for a fresh model")
+    train.add_argument("--tokenizer", type=Path,
+                       help="tokenizer.json for a fresh model (default: the packed corpus's own)")
     train.add_argument("--init", type=Path, help="checkpoint to fine-tune (e.g. the default)")
     budget = train.add_mutually_exclusive_group(required=True)
     budget.add_argument("--minutes", type=float, help="training-time budget of the whole run")
     budget.add_argument("--steps", type=int, help="step budget of the whole run")
-    train.add_argument("--batch", type=int, default=32)
+    train.add_argument("--size", default="small",
+                       help="model size for a fresh model: tiny, small (the 6M default), base "
+                            "(20M, ships as bf16), large (45M), or a JSON file of ModelSize fields")
+    train.add_argument("--batch", type=int, default=32,
+                       help="global batch: canvases per step over all processes")
     train.add_argument("--lr", type=float, default=1e-3)
+    train.add_argument("--warmup", type=int, default=200, help="linear warmup steps")
     train.add_argument("--canvas", type=int, default=128)
     train.add_argument("--checkpoint-minutes", type=float, default=10.0)
+    train.add_argument("--heldout-examples", type=int, default=256)
+    train.add_argument("--seed", type=int, default=0)
     train.add_argument("--threads", type=int, default=0)
+    train.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda")
     train.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None,
-                       help="bf16 autocast (default: only on CPUs with native bf16 matmuls, "
-                            "avx512_bf16 or AMX; elsewhere it is many times slower than fp32)")
+                       help="bf16 autocast (default: on CUDA devices with bf16, and on CPUs with "
+                            "native bf16 matmuls, avx512_bf16 or AMX; elsewhere it is many times "
+                            "slower than fp32)")
+    train.add_argument("--compile", action=argparse.BooleanOptionalAction, default=False,
+                       help="torch.compile the encoder (worth it on GPUs; falls back if it fails)")
+    train.add_argument("--workers", type=int,
+                       help="data-loader processes (default: 0 on the CPU, up to 8 per GPU)")
+    train.add_argument("--log-every", type=int, default=50, help="steps per steps.csv row")
+    train.add_argument("--snapshots", action=argparse.BooleanOptionalAction, default=True,
+                       help="keep a weights-only copy of every checkpoint under snapshots/")
     train.add_argument("--noise", action="append", default=[], metavar="FIELD=VALUE",
                        help="override a NoiseConfig field (model/noise.py), e.g. p_context_mask=0")
     train.set_defaults(func=run_train)
@@ -44,7 +63,19 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     corpus = msub.add_parser("corpus", help="rebuild the training corpus from the manifest")
     corpus.add_argument("--out", type=Path, default=DEFAULT_DATA / "corpus")
     corpus.add_argument("--cache", type=Path, default=DEFAULT_DATA / "sdists")
+    corpus.add_argument("--pack", type=Path, default=DEFAULT_DATA / "packed",
+                        help="also write the packed token ids here (see diffill model pack)")
+    corpus.add_argument("--no-pack", dest="pack", action="store_const", const=None)
     corpus.set_defaults(func=run_corpus)
+    pack = msub.add_parser("pack", help="pre-tokenize a JSONL corpus: compressed uint16 ids "
+                                        "for fast training (what a GPU run carries)")
+    pack.add_argument("--corpus", type=Path, default=DEFAULT_DATA / "corpus")
+    pack.add_argument("--tokenizer", type=Path, default=DEFAULT_CHECKPOINT / "tokenizer.json")
+    pack.add_argument("--out", type=Path, default=DEFAULT_DATA / "packed")
+    pack.add_argument("--max-train-tokens", type=int, help="keep only the first files up to this")
+    pack.add_argument("--bench", type=Path, default=DEFAULT_DATA / "bench" / "repos.jsonl",
+                      help="held-out-repository tasks to carry along, trimmed (if the file exists)")
+    pack.set_defaults(func=run_pack)
     mine = msub.add_parser("corpus-from", help="a fine-tuning corpus from your own repository")
     mine.add_argument("root", type=Path)
     mine.add_argument("--out", type=Path, required=True)
@@ -58,26 +89,37 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     export = msub.add_parser("export", help="copy a checkpoint's weights for shipping")
     export.add_argument("checkpoint", type=Path)
     export.add_argument("--out", type=Path, default=DEFAULT_CHECKPOINT)
+    export.add_argument("--dtype", choices=("auto", "fp32", "bf16"), default="auto",
+                        help="stored weights; auto: fp32 unless that exceeds 40 MB, then bf16 "
+                             "(loads as fp32 either way)")
     export.set_defaults(func=run_export)
 
 
 def run_train(args: argparse.Namespace) -> int:
     from .noise import for_canvas, with_overrides
+    from .presets import resolve_size
     from .train import TrainConfig, train
 
     try:
         noise = with_overrides(for_canvas(args.canvas), args.noise)
+        size = resolve_size(args.size)
     except ValueError as exc:
         print(f"diffill: {exc}", file=sys.stderr)
         return 2
     cfg = TrainConfig(
         corpus=args.corpus, out=args.out, tokenizer=args.tokenizer, init=args.init,
         minutes=args.minutes, steps=args.steps, batch=args.batch, lr=args.lr,
-        checkpoint_minutes=args.checkpoint_minutes, threads=args.threads, noise=noise,
-        **({} if args.bf16 is None else {"bf16": args.bf16}),
+        warmup_steps=args.warmup, checkpoint_minutes=args.checkpoint_minutes,
+        heldout_examples=args.heldout_examples, seed=args.seed, threads=args.threads,
+        noise=noise, size=size, device=args.device, bf16=args.bf16, compile=args.compile,
+        workers=args.workers, log_every=args.log_every, keep_snapshots=args.snapshots,
     )
     on_checkpoint = getattr(args, "on_checkpoint", None)
-    train(cfg, on_checkpoint)
+    try:
+        train(cfg, on_checkpoint)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"diffill: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -130,6 +172,25 @@ def run_corpus(args: argparse.Namespace) -> int:
         print(f"diffill: {exc}", file=sys.stderr)
         return 2
     print(json.dumps(summary, indent=2))
+    if args.pack is not None:
+        from .packed import pack_corpus
+
+        meta = pack_corpus(args.out, DEFAULT_CHECKPOINT / "tokenizer.json", args.pack)
+        print(json.dumps(meta["splits"], indent=2))
+    return 0
+
+
+def run_pack(args: argparse.Namespace) -> int:
+    from .packed import pack_bench, pack_corpus
+
+    if not (args.corpus / "train.jsonl").is_file():
+        print(f"diffill: {args.corpus} has no train.jsonl: build it with `diffill model corpus`",
+              file=sys.stderr)
+        return 2
+    meta = pack_corpus(args.corpus, args.tokenizer, args.out, args.max_train_tokens)
+    if args.bench.is_file():
+        meta["bench"] = pack_bench(args.bench, args.out)
+    print(json.dumps(meta, indent=2))
     return 0
 
 
@@ -165,9 +226,12 @@ def run_tokenizer(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from .checkpoint import load_checkpoint, save_checkpoint
+    from .presets import export_checkpoint
 
-    model, tok, meta = load_checkpoint(args.checkpoint)
-    save_checkpoint(args.out, model, tok, meta)
+    try:
+        export_checkpoint(args.checkpoint, args.out, args.dtype)
+    except CheckpointError as exc:
+        print(f"diffill: {exc}", file=sys.stderr)
+        return 2
     print(json.dumps(checkpoint_info(args.out), indent=2))
     return 0

@@ -190,44 +190,71 @@ class ExampleMaker:
         c = self.cfg
         if r < c.p_mdlm:
             return self.mdlm_window(text)
-        starts = line_starts(text)
-        r = self.rng.random() * (1 - c.p_mdlm)
-        if r < c.p_rest_of_line:
-            span, budget = self.holes.rest_of_line(text, starts), c.line_budget
-        elif r < c.p_rest_of_line + c.p_line:
-            span, budget = self.holes.whole_line(text, starts), c.line_budget
-        elif r < c.p_rest_of_line + c.p_line + c.p_block:
-            span, budget = self.holes.block(text, starts), c.block_budget
-        else:
-            span, budget = self.holes.random_span(text), c.block_budget
+        span, budget = self.pick_hole(text, self.line_starts(text))
         if span is None:
             return None
         return self.infill(text, span, budget)
+
+    def pick_hole(self, text: str, starts: list[int]) -> tuple[tuple[int, int] | None, int]:
+        """A hole shape drawn from the configured shares: (char span or None, slot budget)."""
+        c = self.cfg
+        r = self.rng.random() * (1 - c.p_mdlm)
+        if r < c.p_rest_of_line:
+            return self.holes.rest_of_line(text, starts), c.line_budget
+        if r < c.p_rest_of_line + c.p_line:
+            return self.holes.whole_line(text, starts), c.line_budget
+        if r < c.p_rest_of_line + c.p_line + c.p_block:
+            return self.holes.block(text, starts), c.block_budget
+        return self.holes.random_span(text), c.block_budget
+
+    def line_starts(self, text: str) -> list[int]:
+        return line_starts(text)  # cached per file: texts are whole files, sampled many times
 
     def infill(self, text: str, span: tuple[int, int], budget: int) -> Example | None:
         begin, end = span
         middle = self.encode(text[begin:end])
         if not middle or len(middle) > budget:
             return None
-        # Slots: the middle plus null padding, either a few nulls or up to the full budget,
-        # so the model learns both where a middle ends and how a long empty tail looks.
-        if self.rng.random() < self.cfg.p_tight_budget:
-            slots = min(budget, len(middle) + self.rng.randint(0, 4))
-        else:
-            slots = self.rng.randint(len(middle), budget)
+        slots = self.hole_slots(len(middle), budget)
         context = self.cfg.canvas - slots - 2
         prefix_text, suffix_text = text[:begin], text[end:]
         # Encode only a window of context (about 6 bytes/token is generous) for speed.
         prefix_all = self.encode(prefix_text[-context * 6 :])
         suffix_all = self.encode(suffix_text[: context * 6])
+        return self.assemble(
+            prefix_all, middle, suffix_all, slots, budget, text,
+            prefix_whole=len(prefix_text) <= context * 6,
+            suffix_whole=len(suffix_text) <= context * 6,
+        )
+
+    def hole_slots(self, n_middle: int, budget: int) -> int:
+        """Slots: the middle plus null padding, either a few nulls or up to the full budget.
+
+        So the model learns both where a middle ends and how a long empty tail looks.
+        """
+        if self.rng.random() < self.cfg.p_tight_budget:
+            return min(budget, n_middle + self.rng.randint(0, 4))
+        return self.rng.randint(n_middle, budget)
+
+    def assemble(
+        self, prefix_all: list[int], middle: list[int], suffix_all: list[int], slots: int,
+        budget: int, text: str, prefix_whole: bool, suffix_whole: bool,
+    ) -> Example:
+        """The canvas from token ids of the context around the hole and of the middle.
+
+        `prefix_whole` / `suffix_whole`: the ids reach the start / end of the file, so a
+        canvas that holds all of them starts with bos / ends with eos. `text` is the source the
+        hole was cut from (wrong drafts are other lines of it).
+        """
+        context = self.cfg.canvas - slots - 2
         share = self.rng.uniform(self.cfg.min_suffix_share, self.cfg.max_suffix_share)
         n_suffix = min(len(suffix_all), int(context * share))
         n_prefix = min(len(prefix_all), context - n_suffix)
         n_suffix = min(len(suffix_all), context - n_prefix)
         prefix = prefix_all[len(prefix_all) - n_prefix :]
         suffix = suffix_all[:n_suffix]
-        head = [BOS] if len(prefix_text) <= context * 6 and n_prefix == len(prefix_all) else []
-        tail = [EOS] if len(suffix_text) <= context * 6 and n_suffix == len(suffix_all) else []
+        head = [BOS] if prefix_whole and n_prefix == len(prefix_all) else []
+        tail = [EOS] if suffix_whole and n_suffix == len(suffix_all) else []
 
         truth = middle + [NULL] * (slots - len(middle))
         if budget == self.cfg.line_budget and self.rng.random() < self.cfg.p_draft_example:
@@ -268,7 +295,7 @@ class ExampleMaker:
         """
         draft = truth
         if self.rng.random() < 0.5:
-            starts = line_starts(text)
+            starts = self.line_starts(text)
             line = self.rng.randrange(len(starts))
             end = text.find("\n", starts[line])
             other = self.encode(text[starts[line] : end if end >= 0 else len(text)].lstrip())
@@ -302,7 +329,10 @@ class ExampleMaker:
         if ids is None:
             start = self.rng.randrange(max(1, len(text) - self.cfg.canvas * 6))
             ids = self.encode(text[start : start + self.cfg.canvas * 6])
-        ids = ids[: self.cfg.canvas]
+        return self.mask_window(ids[: self.cfg.canvas])
+
+    def mask_window(self, ids: list[int]) -> Example | None:
+        """Plain MDLM on a window of ids: mask each with probability t, loss on the masked."""
         if len(ids) < 16:
             return None
         t = self.rng.uniform(self.cfg.t_min, 1.0)
