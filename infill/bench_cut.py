@@ -136,8 +136,8 @@ def block_spans(text: str, lines: list[str], info: dict[int, LineInfo]) -> list[
         for i, first in enumerate(stmts):
             top = min([first.lineno, *(d.lineno for d in getattr(first, "decorator_list", []))])
             own = lines[first.lineno - 1]
-            if first.col_offset != len(own) - len(own.lstrip()):
-                continue  # not the first statement on its line (`if x: a; b`)
+            if first.col_offset != len(own) - len(own.lstrip()) or own.lstrip().startswith("elif "):
+                continue  # not the first statement on its line (`if x: a; b`), or a clause
             for last in stmts[i:]:
                 bottom = last.end_lineno or last.lineno
                 if bottom - top + 1 > hi:

@@ -11,6 +11,7 @@ Torch-free and network-free once the cache holds the sdists.
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 import subprocess
 import sys
@@ -49,6 +50,18 @@ def load_manifest(path: Path | None = None) -> list[Repo]:
            else resources.files("diffill.infill").joinpath("heldout_repos.json").read_text())
     return [Repo(r["name"], r["version"], r["filename"], r["sha256"], r["license"], tuple(r["cut"]))
             for r in json.loads(raw)["repos"]]
+
+
+def installed(repos: list[Repo]) -> list[str]:
+    """Held-out projects installed where the engine runs (a site-packages index would copy them)."""
+    found = []
+    for repo in repos:
+        try:
+            importlib.metadata.distribution(repo.name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        found.append(repo.name)
+    return found
 
 
 def sha256_of(path: Path) -> str:

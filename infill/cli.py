@@ -105,10 +105,10 @@ def corpus_index(denoiser: Denoiser) -> BackgroundIndex | None:
 
     if os.environ.get("DIFFILL_CORPUS_INDEX", "1") == "0":
         return None
-    index = BackgroundIndex(denoiser.tokenizer, denoiser.ids.eos)
-    if not index.get(0.5):
+    if not any(cache_dir().glob("token-index-*/meta.json")):
         print(f"diffill: building the corpus index (once; cached in {cache_dir()})", file=sys.stderr)
-        index.get(None)
+    index = BackgroundIndex(denoiser.tokenizer, denoiser.ids.eos)
+    index.get(None)
     return index
 
 
@@ -256,6 +256,8 @@ def run_fill(args: argparse.Namespace) -> int:
             raise InputError("--to is before --at")
         if not 0.0 <= args.strength <= 1.0:
             raise InputError("--strength must be between 0 and 1")
+        if args.n < 1:
+            raise InputError(f"--n must be at least 1, not {args.n}")
         engine = load_engine(args)
     except InputError as exc:
         print(f"diffill: {exc}", file=sys.stderr)
@@ -368,9 +370,11 @@ def eval_progress(done: int, total: int) -> None:
 def run_eval_bench(args: argparse.Namespace) -> int:
     from .bench import load_bench
     from .bench_eval import run_bench
-    from .bench_fetch import FetchError
+    from .bench_fetch import FetchError, installed, load_manifest
     from .evaluate import pick_tasks
 
+    if args.bench == "repos" and (leaks := installed(load_manifest())):
+        print(f"diffill: warning: held-out projects installed here: {', '.join(leaks)}", file=sys.stderr)
     try:
         tasks, workspace = load_bench(args.bench)
         tasks = pick_tasks(tasks, args.limit, args.sample)
