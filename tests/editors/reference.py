@@ -5,8 +5,10 @@ model is greedy (temperature 0) and runs on one thread, so a second server proce
 question on the same text gives the same answer. Used from pytest (`reference()`) and by the VS Code
 test (`python reference.py SPEC.json` prints the answers as JSON).
 
-SPEC: {"text": str, "inline": [[line, character], ...], "rewrite": [[l0, c0, l1, c1], ...]}, or a
-list of them (one server answers them all); 0-based LSP positions (utf-16 = utf-8 for ASCII).
+SPEC: {"text": str, "inline": [[line, character], ...], "invoked": [[line, character], ...],
+"rewrite": [[l0, c0, l1, c1], ...]}, or a list of them (one server answers them all); 0-based LSP
+positions (utf-16 = utf-8 for ASCII). "inline" answers the first item of a typed (automatic)
+request, "invoked" every item of an invoked one (the candidates cycled with next/previous).
 """
 
 from __future__ import annotations
@@ -39,13 +41,19 @@ async def ask(client: DiffillClient, uri: str, spec: dict[str, Any]) -> dict[str
             context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Automatic),
             text_document=types.TextDocumentIdentifier(uri=uri), position=pos(line, character)))
         inline.append(items[0].insert_text if items else None)
+    invoked = []
+    for line, character in spec.get("invoked", []):
+        items = await client.text_document_inline_completion_async(types.InlineCompletionParams(
+            context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Invoked),
+            text_document=types.TextDocumentIdentifier(uri=uri), position=pos(line, character)))
+        invoked.append([item.insert_text for item in items or []])
     rewrite = []
     for l0, c0, l1, c1 in spec.get("rewrite", []):
         result = await client.rewrite_range_async(RewriteRangeParams(
             text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=1),
             range=types.Range(start=pos(l0, c0), end=pos(l1, c1))))
         rewrite.append(result.edits[0].new_text if result.edits else None)
-    return {"inline": inline, "rewrite": rewrite}
+    return {"inline": inline, "invoked": invoked, "rewrite": rewrite}
 
 
 async def answers(specs: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -21,6 +21,12 @@ echo "== building the .vsix"
 bash "$ROOT/editors/vscode/scripts/package.sh" | tail -1
 VSIX=$(ls -t "$ROOT"/editors/vscode/dist/diffill-*.vsix | head -1)
 
-echo "== VS Code (code-server $("$CODE_SERVER" --version 2>/dev/null | head -1 | cut -d' ' -f1)) end to end"
+# code-server writes a config file (with a password) on every start, --version included: give it
+# a throwaway config folder, never the user's home. It prints "4.139.1 <commit> with Code 1.139.1".
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+version=$(XDG_CONFIG_HOME="$scratch/config" XDG_DATA_HOME="$scratch/data" HOME="$scratch" \
+  "$CODE_SERVER" --version 2>/dev/null | grep -E '^[0-9]+\.[0-9]+\.[0-9]+ ' | head -1)
+echo "== VS Code (code-server ${version:-unknown version}) end to end"
 CODE_SERVER="$CODE_SERVER" VSIX="$VSIX" DIFFILL_PYTHON="${DIFFILL_PYTHON:-$ROOT/.venv/bin/python}" \
   ARTIFACTS="${ARTIFACTS:-$HERE/artifacts/vscode}" node "$HERE/vscode_e2e.mjs"

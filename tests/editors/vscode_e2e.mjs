@@ -1,21 +1,29 @@
 // The VS Code extension end to end, in real VS Code: code-server with the built .vsix installed,
 // driven by headless Chromium (playwright-core), against the real `diffill serve` and shipped model.
 //
-// It opens a Python file from a fixture workspace, types, waits for ghost text, accepts the next
-// word with VS Code's own Ctrl+Right and the rest with Tab, and checks the saved file against what
+// The workspace is hostile: its .vscode/settings.json points every setting that chooses what runs
+// or what is loaded (diffill.server.*, modelPath, trustRemoteCode, logFile, acceptanceLog) at
+// something else; the extension must ignore all of them (machine scope) and start the server of
+// the machine settings (diffill.server.path, a wrapper around DIFFILL_PYTHON).
+//
+// It opens a Python file from that workspace, types, waits for ghost text, accepts the next word
+// with VS Code's own Ctrl+Right and the rest of the line with Alt+Down (the extension's keybinding
+// for acceptNextLine), and checks the saved file against what
 // a second diffill server answers for the same text (tests/editors/reference.py: greedy, one thread,
 // so the same question gets the same answer). Then it selects a line, runs "diffill: Rewrite
 // Selection" from the command palette and checks the file against the server's rewrite; then
 // "Fill Hole Markers" on a `<|fill|>` marker, "Restart Server", a bad setting changed while it
-// runs (one warning), and a server that cannot start
-// (status bar error, one message, a click on the item shows the log).
+// runs (one warning), diffill.inline.trigger = "manual" (ghost text on Alt+\\), and a server that
+// cannot start (status bar error, one message, a click on the item shows the log).
+// Every wait is on a state (the status bar, the cursor position, the file on disk, the server's
+// log), never a fixed time.
 // Screenshots go to $ARTIFACTS. Run it through tests/editors/run_vscode_e2e.sh.
 //
 // Environment: CODE_SERVER (its bin), VSIX, DIFFILL_PYTHON (a Python with diffill), ARTIFACTS,
 // optional CHROMIUM (default /usr/bin/chromium), KEEP_WORKDIR=1.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -93,10 +101,51 @@ async function command(page, title, beforeEnter) {
   await page.keyboard.press('Enter');
 }
 
+/** Wait until the status bar shows the cursor at line:column (1-based). */
+async function cursorAt(page, line, column) {
+  await page.locator('.statusbar-item', { hasText: new RegExp(`^Ln ${line}, Col ${column}$`) }).first()
+    .waitFor({ timeout: 20_000 });
+}
+
+/** Go to line:column with Go to Line (Ctrl+G) and wait until the cursor is there. */
+async function goTo(page, line, column) {
+  await page.keyboard.press('Control+G');
+  await page.keyboard.type(`${line}:${column}`, { delay: 20 });
+  await page.keyboard.press('Enter');
+  await cursorAt(page, line, column);
+}
+
+/** A workspace that tries to choose what runs: every such setting points at something of its own. */
+function hostileWorkspace(workspace) {
+  const evil = join(workspace, 'evil.sh');
+  writeFileSync(evil, `#!/bin/sh\ntouch '${join(workspace, 'PWNED')}'\nexit 1\n`);
+  chmodSync(evil, 0o755);
+  mkdirSync(join(workspace, '.vscode'), { recursive: true });
+  writeFileSync(join(workspace, '.vscode', 'settings.json'), JSON.stringify({
+    'diffill.server.path': evil,
+    'diffill.server.pythonPath': evil,
+    'diffill.server.args': ['--evil'],
+    'diffill.server.env': { DIFFILL_EVIL: '1' },
+    'diffill.modelPath': join(workspace, 'model'),
+    'diffill.trustRemoteCode': true,
+    'diffill.logFile': join(workspace, 'evil.log'),
+    'diffill.acceptanceLog': join(workspace, 'evil.jsonl'),
+  }, null, 2));
+}
+
+/** The machine's `diffill` command: the checkout's Python running the server (as a pip install would). */
+function serverWrapper(work) {
+  mkdirSync(join(work, 'bin'), { recursive: true });
+  const path = join(work, 'bin', 'diffill');
+  writeFileSync(path, `#!/bin/sh\nexec '${PYTHON}' -m diffill.lsp.cli "$@"\n`);
+  chmodSync(path, 0o755);
+  return path;
+}
+
 function settings(work) {
   return {
     // The extension under test: the real server from this checkout, one torch thread, patient deadlines.
-    'diffill.server.pythonPath': PYTHON,
+    'diffill.server.path': join(work, 'bin', 'diffill'),
     'diffill.server.env': { DIFFILL_THREADS: '1' },
     'diffill.deadlineMs': 60000,
     'diffill.rewriteDeadlineMs': 120000,
@@ -137,6 +186,8 @@ async function main() {
   const extensions = join(work, 'extensions');
   const workspace = join(work, 'workspace');
   cpSync(FIXTURE, workspace, { recursive: true });
+  hostileWorkspace(workspace);
+  serverWrapper(work);
   mkdirSync(join(userData, 'User'), { recursive: true });
   writeFileSync(join(userData, 'User', 'settings.json'), JSON.stringify(settings(work), null, 2));
   // code-server is a remote window: machine-scoped settings (diffill.server.*) are read from Machine/.
@@ -184,7 +235,6 @@ async function main() {
     };
     await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`);
     await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
-    await page.waitForTimeout(2000); // let the workbench settle before sending keys
 
     // Open the file with Quick Open (again if a keystroke got lost while the workbench was busy).
     const editor = page.locator('.editor-instance .monaco-editor').first();
@@ -204,6 +254,8 @@ async function main() {
     await status.first().waitFor({ timeout: 180_000 });
     check(true, 'the status bar says the server is ready');
     await shot('01-ready.png');
+    check(!existsSync(join(workspace, 'PWNED')),
+      'the workspace\'s diffill.server.path / pythonPath did not run (the machine\'s server.path did)');
 
     // What the server answers after " a" is typed at the end of line TYPE_LINE.
     const original = readFileSync(join(workspace, FILE), 'utf8');
@@ -215,10 +267,7 @@ async function main() {
     check(typeof expected === 'string' && expected.length > 0, `the reference server suggests ${JSON.stringify(expected)}`);
 
     // Type at the end of the line: ghost text from the extension's server must appear.
-    await page.keyboard.press('Control+G');
-    await page.keyboard.type(`${TYPE_LINE}:${lines[TYPE_LINE - 1].length + 1}`, { delay: 20 });
-    await page.keyboard.press('Enter');
-    await page.waitForTimeout(500);
+    await goTo(page, TYPE_LINE, lines[TYPE_LINE - 1].length + 1);
     await page.keyboard.type(typing, { delay: 80 });
     const ghost = editor.locator('.ghost-text-decoration');
     const shown = await waitFor('ghost text', async () => {
@@ -228,9 +277,8 @@ async function main() {
     await shot('02-ghost-text.png');
     check(shown.replace(/\u00a0/g, ' ') === expected, `ghost text ${JSON.stringify(shown)} is the server's suggestion`);
 
-    // VS Code's own "accept next word" (Ctrl+Right), then Tab for the rest.
+    // VS Code's own "accept next word" (Ctrl+Right), then the rest of the line with Alt+Down.
     await page.keyboard.press('Control+ArrowRight');
-    await page.waitForTimeout(500);
     await page.keyboard.press('Control+S'); // the file on disk tells what the editor really holds
     const partial = (await waitFor('the saved partial accept', () => {
       const text = readFileSync(join(workspace, FILE), 'utf8');
@@ -241,8 +289,7 @@ async function main() {
       && partial.length < (typedLine + expected).length,
     `Ctrl+Right accepted part of the suggestion: ${JSON.stringify(partial)}`);
     await waitFor('the rest of the suggestion as ghost text', async () => (await ghost.allTextContents()).join(''), 60_000);
-    await page.keyboard.press('Tab');
-    await page.waitForTimeout(500);
+    await page.keyboard.press('Alt+ArrowDown'); // the extension's keybinding for acceptNextLine
     await page.keyboard.press('Control+S');
     const accepted = await waitFor('the saved file with the suggestion', () => {
       const text = readFileSync(join(workspace, FILE), 'utf8');
@@ -250,13 +297,15 @@ async function main() {
     }, 20_000);
     await shot('04-accepted.png');
     check(accepted.split('\n')[TYPE_LINE - 1] === typedLine + expected,
-      `after Tab line ${TYPE_LINE} is ${JSON.stringify(typedLine + expected)}`);
+      `after Alt+Down line ${TYPE_LINE} is ${JSON.stringify(typedLine + expected)}`);
     const wantAccepted = [...lines.slice(0, TYPE_LINE - 1), typedLine + expected, ...lines.slice(TYPE_LINE)].join('\n');
     check(accepted === wantAccepted, 'nothing else in the file changed');
     const log = await waitFor('the acceptance log', () => existsSync(join(ARTIFACTS, 'accepted.jsonl'))
       && readFileSync(join(ARTIFACTS, 'accepted.jsonl'), 'utf8').trim(), 20_000);
     check(log.split('\n').every((l) => JSON.parse(l).uri.endsWith(FILE)),
       `the server logged the acceptance (${log.split('\n').length} line(s))`);
+    check(['evil.log', 'evil.jsonl', 'PWNED'].every((f) => !existsSync(join(workspace, f))),
+      'the workspace\'s diffill.logFile / acceptanceLog were ignored (the machine\'s were used)');
 
     // Rewrite a whole line from the command palette.
     const before = accepted.split('\n');
@@ -264,10 +313,7 @@ async function main() {
     const rewrite = reference({ text: accepted, rewrite: [[REWRITE_LINE - 1, 0, REWRITE_LINE - 1, selected.length]] },
       work).rewrite[0];
     check(typeof rewrite === 'string', `the reference server rewrites ${JSON.stringify(selected)} as ${JSON.stringify(rewrite)}`);
-    await page.keyboard.press('Control+G');
-    await page.keyboard.type(`${REWRITE_LINE}:1`, { delay: 20 });
-    await page.keyboard.press('Enter');
-    await page.waitForTimeout(300);
+    await goTo(page, REWRITE_LINE, 1);
     await page.keyboard.press('Shift+End');
     await command(page, 'diffill: Rewrite Selection', () => shot('05-command-palette.png'));
     const want = [...before.slice(0, REWRITE_LINE - 1), rewrite, ...before.slice(REWRITE_LINE)].join('\n');
@@ -322,9 +368,33 @@ async function main() {
     await warning.first().waitFor({ timeout: 30_000 });
     writeFileSync(machineSettings, JSON.stringify({ ...settings(work), 'diffill.candidates': 99, 'diffill.deadlineMs': 50000 },
       null, 2));
-    await page.waitForTimeout(3000);
+    // A third change with another bad value: its warning is shown, and the client handles the
+    // server's messages in order, so by then it has handled the second one too.
+    writeFileSync(machineSettings, JSON.stringify({ ...settings(work), 'diffill.sampler.maxSteps': 0 }, null, 2));
+    await page.locator('.notification-toast', { hasText: 'maxSteps' }).first().waitFor({ timeout: 30_000 });
     await shot('09-settings-warning.png');
     check(await warning.count() === 1, 'a bad setting sent on change is reported by the server, and shown once');
+
+    // diffill.inline.trigger = "manual": ghost text when asked (Alt+\\, Trigger Inline Suggestion). The
+    // same change carries a new bad value: its warning tells that the extension has the change.
+    writeFileSync(machineSettings, JSON.stringify({ ...settings(work), 'diffill.inline.trigger': 'manual',
+      'diffill.sampler.topP': 5 }, null, 2));
+    await page.locator('.notification-toast', { hasText: 'topP' }).first().waitFor({ timeout: 30_000 });
+    await page.keyboard.press('Escape');
+    // Back to where the first suggestion was shown: the end of "    return a" in mul(), reached by
+    // deleting (no typing: nothing to ask about in manual mode anyway).
+    const saved = readFileSync(join(workspace, FILE), 'utf8').split('\n');
+    const mulLine = saved.findIndex((l) => l.startsWith('def mul')) + 2;
+    check(saved[mulLine - 1].startsWith(typedLine), `line ${mulLine} is ${JSON.stringify(saved[mulLine - 1])}`);
+    await goTo(page, mulLine, saved[mulLine - 1].length + 1);
+    for (let i = typedLine.length; i < saved[mulLine - 1].length; i += 1) await page.keyboard.press('Backspace');
+    await cursorAt(page, mulLine, typedLine.length + 1);
+    await command(page, 'Trigger Inline Suggestion'); // Alt+\\ in VS Code's default keys
+    const asked = await waitFor('ghost text when asked', async () => (await ghost.allTextContents()).join('') || undefined,
+      120_000);
+    await shot('10-manual-trigger.png');
+    check(asked.length > 0, `with trigger "manual", Trigger Inline Suggestion shows ghost text ${JSON.stringify(asked)}`);
+    await page.keyboard.press('Escape');
 
     // A server that cannot start: the status bar shows the error, it is told once, a click shows the log.
     await command(page, 'Notifications: Clear All Notifications');
@@ -332,14 +402,15 @@ async function main() {
     writeFileSync(join(userData, 'Machine', 'settings.json'), JSON.stringify(broken, null, 2)); // VS Code watches it
     const failed = page.locator('[aria-label^="diffill: error"]').first();
     await failed.waitFor({ timeout: 60_000 });
-    await page.waitForTimeout(2000); // time for any second message to show up
-    const toasts = await page.locator('.notification-toast', { hasText: 'diffill' }).count();
-    await shot('10-error.png');
-    check(toasts === 1, `the failed start is told once (${toasts} notification)`);
     await failed.click();
     await page.locator('.panel').getByText('the server did not start').first().waitFor({ timeout: 20_000 });
     await shot('11-error-log.png');
     check(true, 'clicking the status bar item shows the log');
+    // Every message of the failed start came before the error state (the log line above is
+    // written just before it): count them now.
+    const toasts = await page.locator('.notification-toast', { hasText: 'diffill' }).count();
+    await shot('12-error.png');
+    check(toasts === 1, `the failed start is told once (${toasts} notification)`);
     say('PASS');
   } catch (error) {
     say(`FAIL: ${error.stack ?? error}`);

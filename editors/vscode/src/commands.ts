@@ -4,7 +4,7 @@ import {
   ExecuteCommandRequest, RequestType, type LanguageClient, type Range, type VersionedTextDocumentIdentifier,
 } from 'vscode-languageclient/node';
 
-/** diffill's own request, as docs/BENCHMARKS_LSP.md describes it. */
+/** diffill's own request, as docs/PROTOCOL.md describes it. */
 interface RewriteRangeParams { textDocument: VersionedTextDocumentIdentifier; range: Range; n?: number }
 interface RewriteEdit { range: Range; newText: string; syntaxOk: boolean; logprob: number }
 interface RewriteRangeResult {

@@ -11,6 +11,7 @@ import {
   State, type LanguageClientOptions,
 } from 'vscode-languageclient/node';
 import { BEFORE_SCHEME, BeforeRewrite, fillHoleMarkers, rewriteSelection } from './commands';
+import { InlineTrigger } from './inline';
 import { reportFailure, resetShown, showOnce } from './notify';
 import { serverExecutable, serverSettings } from './settings';
 import { StatusItem } from './status';
@@ -21,6 +22,7 @@ let client: LanguageClient | undefined;
 let log: vscode.LogOutputChannel;
 let status: StatusItem;
 let serverState = 'starting';
+const inline = new InlineTrigger();
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   log = vscode.window.createOutputChannel('diffill', { log: true });
@@ -56,7 +58,7 @@ function clientOptions(): LanguageClientOptions {
     middleware: {
       provideInlineCompletionItems: async (document, position, context, token, next) => {
         try {
-          return await next(document, position, context, token);
+          return await inline.provide(document, position, context, token, next);
         } catch (error) {
           reportFailure('inline suggestion', error, log);
           return null;

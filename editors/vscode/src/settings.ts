@@ -1,12 +1,18 @@
 /**
  * `diffill.*` settings: the server's own keys (sent as initializationOptions and with
- * workspace/didChangeConfiguration) and the client's `diffill.server.*` (how to start it).
+ * workspace/didChangeConfiguration), the client's `diffill.server.*` (how to start it) and
+ * `diffill.inline.*` (when to ask for ghost text).
+ *
+ * Workspace trust: `diffill.server.*`, `modelPath`, `trustRemoteCode`, `logFile` and
+ * `acceptanceLog` are machine-scoped in package.json, so `getConfiguration` never returns a value
+ * from a workspace's .vscode/settings.json for them (and they are listed as restricted for
+ * untrusted workspaces): a cloned repository cannot choose what runs or what is loaded.
  */
 import { homedir } from 'node:os';
 import * as vscode from 'vscode';
 import type { Executable } from 'vscode-languageclient/node';
 
-/** The server's configuration keys, camelCase and the same in every editor (docs/BENCHMARKS_LSP.md). */
+/** The server's configuration keys, camelCase and the same in every editor (README.md, Configuration). */
 const SERVER_KEYS = [
   'modelPath', 'device', 'dtype', 'deadlineMs', 'rewriteDeadlineMs', 'lineBudget', 'blockBudget',
   'sampler', 'candidates', 'enabledLanguages', 'logFile', 'acceptanceLog', 'workspaceIndex',
@@ -37,4 +43,13 @@ export function serverExecutable(): Executable {
 /** `~/x` -> the home folder's x (no shell runs the command to expand it). */
 function home(path: string): string {
   return path === '~' || path.startsWith('~/') ? homedir() + path.slice(1) : path;
+}
+
+export type InlineTrigger = 'automatic' | 'manual';
+
+/** `diffill.inline.*`: when ghost text is asked for (read on every request, so changes apply at once). */
+export function inlineSettings(): { trigger: InlineTrigger; debounceMs: number } {
+  const config = vscode.workspace.getConfiguration('diffill.inline');
+  const trigger = config.get<string>('trigger', 'automatic') === 'manual' ? 'manual' : 'automatic';
+  return { trigger, debounceMs: Math.max(0, config.get<number>('debounceMs', 150)) };
 }

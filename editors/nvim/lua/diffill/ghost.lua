@@ -15,6 +15,7 @@ M.namespace = ns
 ---@field timer uv.uv_timer_t
 ---@field request integer? pending request id
 ---@field items table[]? the server's items
+---@field invoked boolean? the items answer an invoked request (all the candidates there are)
 ---@field index integer selected item
 ---@field text string? what is left to insert (shown as ghost text)
 ---@field row integer where the ghost text starts (0-based)
@@ -60,7 +61,7 @@ end
 
 local function forget(bufnr, s)
   cancel(bufnr, s)
-  s.items, s.text = nil, nil
+  s.items, s.text, s.invoked = nil, nil, nil
   hide(bufnr)
 end
 
@@ -83,14 +84,18 @@ local function select(bufnr, s, client, i)
   draw(bufnr, s)
 end
 
-local function request(bufnr, s)
+local AUTOMATIC, INVOKED = 2, 1 -- InlineCompletionTriggerKind
+
+--- Ask the server for items at the cursor; `kind` INVOKED asks for several candidates. Shows
+--- item `index` of the answer (wrapping; default 1).
+local function request(bufnr, s, kind, index)
   local client = vim.lsp.get_client_by_id(s.client_id)
   if not client or api.nvim_get_current_buf() ~= bufnr or not api.nvim_get_mode().mode:match('^i') then
     return
   end
   cancel(bufnr, s)
   local params = vim.lsp.util.make_position_params(0, client.offset_encoding)
-  params.context = { triggerKind = 2 } -- Automatic: the user is typing
+  params.context = { triggerKind = kind }
   local tick = api.nvim_buf_get_changedtick(bufnr)
   local cursor = api.nvim_win_get_cursor(0)
   local ok, id = client:request('textDocument/inlineCompletion', params, function(err, result)
@@ -103,8 +108,12 @@ local function request(bufnr, s)
     if stale or not result then
       return
     end
-    s.items = result.items or result
-    select(bufnr, s, client, 1)
+    s.items, s.invoked = result.items or result, kind == INVOKED
+    if #s.items > 0 then
+      select(bufnr, s, client, ((index or 1) - 1) % #s.items + 1)
+    else
+      forget(bufnr, s)
+    end
   end, bufnr)
   s.request = ok and id or nil
 end
@@ -125,11 +134,14 @@ function M.attach(bufnr, client_id)
     col = 0,
   }
   buffers[bufnr] = s
-  local debounce = require('diffill.config').options.inline.debounce_ms
+  local inline = require('diffill.config').options.inline
   local function schedule()
     s.timer:stop()
-    s.timer:start(debounce, 0, vim.schedule_wrap(function()
-      request(bufnr, s)
+    if inline.trigger == 'manual' then
+      return -- only M.trigger asks
+    end
+    s.timer:start(inline.debounceMs, 0, vim.schedule_wrap(function()
+      request(bufnr, s, AUTOMATIC)
     end))
   end
   api.nvim_create_autocmd({ 'InsertEnter', 'TextChangedI' }, {
@@ -200,6 +212,8 @@ function M.accept(kind)
   return true
 end
 
+--- Show the next (count > 0) or previous candidate. When the shown suggestion came from typing
+--- (one candidate), ask the server for all of them (an invoked request) and show the next one.
 ---@param count integer
 ---@return boolean
 function M.select(count)
@@ -209,7 +223,27 @@ function M.select(count)
   if not s or not s.items or #s.items == 0 or not client then
     return false
   end
+  if not s.invoked and #s.items == 1 then
+    vim.schedule(function() -- not inside an <expr> mapping's textlock
+      request(bufnr, s, INVOKED, 1 + count)
+    end)
+    return true
+  end
   select(bufnr, s, client, (s.index - 1 + count) % #s.items + 1)
+  return true
+end
+
+--- Ask for suggestions at the cursor now (an invoked request: several candidates).
+---@return boolean false when diffill does not serve this buffer
+function M.trigger()
+  local bufnr = api.nvim_get_current_buf()
+  local s = buffers[bufnr]
+  if not s then
+    return false
+  end
+  vim.schedule(function()
+    request(bufnr, s, INVOKED, 1)
+  end)
   return true
 end
 

@@ -6,12 +6,18 @@ local M = {}
 
 ---@return table engine module, string name
 local function engine()
-  local name = config.options.inline.engine
+  local inline = config.options.inline
+  local name = inline.engine
   local native = vim.lsp.inline_completion ~= nil
+  -- Neovim's own engine always asks while typing: manual suggestions need the extmarks engine.
+  local manual = inline.trigger == 'manual'
   if name == 'auto' then
-    name = native and 'native' or 'extmarks'
+    name = native and not manual and 'native' or 'extmarks'
   elseif name == 'native' and not native then
     notify.show('diffill: inline.engine = "native" needs Neovim 0.12; using extmarks', vim.log.levels.WARN)
+    name = 'extmarks'
+  elseif name == 'native' and manual then
+    notify.show('diffill: inline.trigger = "manual" needs the extmarks engine; using it', vim.log.levels.WARN)
     name = 'extmarks'
   end
   return require(name == 'native' and 'diffill.native' or 'diffill.ghost'), name
@@ -44,12 +50,20 @@ function M.select(count)
   return M.visible() and engine().select(count)
 end
 
+--- Ask for suggestions at the cursor now (several candidates). False when diffill does not
+--- show ghost text in this buffer.
+---@return boolean
+function M.trigger()
+  return vim.b.diffill_inline ~= nil and engine().trigger()
+end
+
 local ACTIONS = {
   accept = function() return M.accept('all') end,
   accept_word = function() return M.accept('word') end,
   accept_line = function() return M.accept('line') end,
   next = function() return M.select(1) end,
   prev = function() return M.select(-1) end,
+  trigger = function() return M.trigger() end,
 }
 
 local function map_keys(bufnr)
@@ -75,10 +89,11 @@ function M.attach(bufnr, client)
 end
 
 ---@param bufnr integer
-function M.detach(bufnr)
+---@param client_id integer
+function M.detach(bufnr, client_id)
   local name = vim.b[bufnr].diffill_inline
   if name then
-    require(name == 'native' and 'diffill.native' or 'diffill.ghost').detach(bufnr)
+    require(name == 'native' and 'diffill.native' or 'diffill.ghost').detach(bufnr, client_id)
     vim.b[bufnr].diffill_inline = nil
   end
 end

@@ -14,9 +14,16 @@ local function settings_json(settings)
   return next(settings) and settings or vim.empty_dict()
 end
 
+--- A statusline is drawn only when something redraws it: redraw every window's statusline (and
+--- winbar) on each change, or it keeps showing 'starting' until the next keystroke.
+local function redraw_statuslines()
+  pcall(vim.cmd.redrawstatus, { bang = true })
+end
+
 local function on_status(_, result, ctx)
   M.states[ctx.client_id] = { state = result.state, message = result.message }
   vim.api.nvim_exec_autocmds('User', { pattern = 'DiffillStatus', data = result, modeline = false })
+  redraw_statuslines()
 end
 
 --- The server's window/showMessage, with each error or warning shown only once.
@@ -69,6 +76,7 @@ function M.setup(opts)
     handlers = { ['diffill/status'] = on_status, ['window/showMessage'] = on_show_message },
     on_exit = function(_, _, client_id)
       M.states[client_id] = { state = 'stopped' }
+      vim.schedule(redraw_statuslines)
     end,
   })
   local group = vim.api.nvim_create_augroup('diffill.lsp', { clear = true })
@@ -86,7 +94,7 @@ function M.setup(opts)
     callback = function(args)
       local client = vim.lsp.get_client_by_id(args.data.client_id)
       if client and client.name == 'diffill' then
-        inline.detach(args.buf)
+        inline.detach(args.buf, client.id)
       end
     end,
   })

@@ -1,18 +1,42 @@
---- Ghost text through Neovim's own `vim.lsp.inline_completion` (0.12+), with partial accepts.
+--- Ghost text through Neovim's own `vim.lsp.inline_completion` (0.12+), with partial accepts,
+--- cycling through all candidates and a key that asks now.
+---
+--- Inline completion is turned on for diffill's client only (`client_id` filter), never for other
+--- servers attached to the same buffer. Neovim turns a capability off per buffer only through
+--- the `bufnr` filter (which would reach every client), so detaching one buffer and asking for
+--- candidates go through the per-buffer Completor (`vim.lsp._capability`), guarded: when that
+--- internal changes, detaching falls back to Neovim's own clean-up and cycling to what is shown.
 local text = require('diffill.text')
 
+local api = vim.api
 local M = {}
 
---- Turn inline completion on for a buffer diffill attached to.
----@param bufnr integer
-function M.attach(bufnr)
-  vim.lsp.inline_completion.enable(true, { bufnr = bufnr })
+local INVOKED = 1 -- InlineCompletionTriggerKind
+
+--- Neovim's inline-completion state for a buffer, if this Neovim has the one we know.
+local function completor(bufnr)
+  local ok, found = pcall(function()
+    return vim.lsp._capability.all.inline_completion.active[bufnr]
+  end)
+  return ok and type(found) == 'table' and found.client_state and found or nil
+end
+
+--- Turn inline completion on for diffill's client (and so for this buffer it attached to).
+---@param _ integer bufnr
+---@param client_id integer
+function M.attach(_, client_id) -- (bufnr, client_id): the same signature as ghost.lua
+  vim.lsp.inline_completion.enable(true, { client_id = client_id })
 end
 
 ---@param bufnr integer
-function M.detach(bufnr)
-  if vim.api.nvim_buf_is_valid(bufnr) then
-    vim.lsp.inline_completion.enable(false, { bufnr = bufnr })
+---@param client_id integer
+function M.detach(bufnr, client_id)
+  local c = completor(bufnr)
+  if c and c.client_state[client_id] then
+    c:on_detach(client_id)
+    if next(c.client_state) == nil then
+      c:destroy()
+    end
   end
 end
 
@@ -39,10 +63,55 @@ function M.accept(kind)
   })
 end
 
+--- Ask diffill for every candidate at the cursor (an invoked request) and show item `index`.
+local function invoke(bufnr, c, index)
+  local client = vim.lsp.get_clients({ name = 'diffill', bufnr = bufnr })[1]
+  if not client or not c.client_state[client.id] then
+    return
+  end
+  local params = vim.lsp.util.make_position_params(0, client.offset_encoding)
+  params.context = { triggerKind = INVOKED }
+  local tick = api.nvim_buf_get_changedtick(bufnr)
+  client:request('textDocument/inlineCompletion', params, function(err, result)
+    if err or not result or api.nvim_buf_get_changedtick(bufnr) ~= tick or not c.client_state[client.id] then
+      return
+    end
+    local items = result.items or result
+    if #items > 0 then
+      c.client_state[client.id].items = items
+      c:select((index - 1) % #items + 1, #items > 1)
+    end
+  end, bufnr)
+end
+
+--- Show the next (count > 0) or previous candidate. A suggestion that came from typing has one
+--- candidate: then diffill is asked for all of them and the next one is shown.
 ---@param count integer
 ---@return boolean
 function M.select(count)
+  local bufnr = api.nvim_get_current_buf()
+  local c = completor(bufnr)
+  if c and c:count_items() <= 1 then
+    vim.schedule(function()
+      invoke(bufnr, c, 1 + count)
+    end)
+    return true
+  end
   vim.lsp.inline_completion.select({ count = count })
+  return true
+end
+
+--- Ask for suggestions at the cursor now (several candidates).
+---@return boolean false when diffill does not serve this buffer
+function M.trigger()
+  local bufnr = api.nvim_get_current_buf()
+  local c = completor(bufnr)
+  if not c then
+    return false
+  end
+  vim.schedule(function()
+    invoke(bufnr, c, 1)
+  end)
   return true
 end
 
