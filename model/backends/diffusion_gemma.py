@@ -25,6 +25,7 @@ read as the null slot.
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections import defaultdict
 from pathlib import Path
@@ -47,6 +48,15 @@ from .common import (
 # transformers' DiffusionGemmaGenerationConfig defaults, used when the checkpoint sets none.
 DEFAULTS = {"t_min": 0.4, "t_max": 0.8, "entropy_bound": 0.1, "stability_threshold": 1,
             "confidence_threshold": 0.005}
+
+
+def cache_kwarg(fn: Any) -> str:
+    """The name under which fn takes the KV cache.
+
+    transformers renamed `past_key_values` to `cache` (the old name warns with a FutureWarning
+    until 5.40 removes it); older 5.x releases have only the old name.
+    """
+    return "cache" if "cache" in inspect.signature(fn).parameters else "past_key_values"
 
 
 class Expired(Exception):
@@ -141,9 +151,10 @@ class DiffusionGemmaDenoiser(HFDenoiser):
         dtype = self.model.model.decoder.embed_tokens.weight.dtype
         masks = encoder.create_masks_for_generate(
             config=self.model.config, inputs_embeds=torch.empty(b, p, 0, dtype=dtype, device=self.device),
-            attention_mask=attention, past_key_values=cache, position_ids=positions)
-        encoder(input_ids=ids.to(self.device), attention_mask=masks, past_key_values=cache,
-                position_ids=positions)
+            attention_mask=attention, position_ids=positions,
+            **{cache_kwarg(encoder.create_masks_for_generate): cache})
+        encoder(input_ids=ids.to(self.device), attention_mask=masks, position_ids=positions,
+                **{cache_kwarg(encoder.forward): cache})
         return start + p
 
     def prefix_ids(self, prefix: torch.Tensor) -> torch.Tensor:
@@ -157,7 +168,7 @@ class DiffusionGemmaDenoiser(HFDenoiser):
         """Raw logits (B, L, V_model) of the decoder over canvas (B, L) placed at start.."""
         positions = torch.arange(start, start + canvas.shape[1], device=self.device).unsqueeze(0)
         out = self.model(decoder_input_ids=canvas, self_conditioning_logits=self_conditioning,
-                         past_key_values=cache, decoder_position_ids=positions)
+                         decoder_position_ids=positions, **{cache_kwarg(self.model.forward): cache})
         return out.logits.float()
 
     def slot_biases(self, allowed_first: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:

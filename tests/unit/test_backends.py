@@ -35,7 +35,7 @@ from diffill.infill.canvas import CanvasPlan, batch_canvases, build_canvas
 from diffill.infill.engine import InfillEngine
 from diffill.infill.sampler import denoise
 from diffill.model import loading
-from diffill.model.backends.diffusion_gemma import DiffusionGemmaDenoiser
+from diffill.model.backends.diffusion_gemma import DiffusionGemmaDenoiser, cache_kwarg
 from diffill.model.backends.dream import DreamDenoiser, DreamOnDenoiser, DreamQwen2
 from diffill.model.backends.llada import LLaDADenoiser
 from diffill.model.backends.masked_lm import HFMaskedLMDenoiser
@@ -211,7 +211,8 @@ def test_diffusion_gemma_cache_path_matches_the_models_own_forward(gemma):
         cache = gemma.new_cache()
         ours = gemma.decode(canvas, cache, gemma.encode(prefix, cache, 0), None)
         cache = DynamicCache(config=gemma.model.config.get_text_config(decoder=True))
-        theirs = gemma.model(input_ids=prefix, decoder_input_ids=canvas, past_key_values=cache).logits
+        theirs = gemma.model(input_ids=prefix, decoder_input_ids=canvas,
+                             **{cache_kwarg(gemma.model.forward): cache}).logits
         split = gemma.new_cache()  # canvas by canvas: the prefix encoded in two pieces
         at = gemma.encode(prefix[:, 9:], split, gemma.encode(prefix[:, :9], split, 0))
         pieces = gemma.decode(canvas, split, at, None)
