@@ -120,3 +120,20 @@ def batch_canvases(canvases: list[list[int]], pad: int) -> tuple[torch.Tensor, t
         ids[i, : len(c)] = torch.tensor(c)
         attention[i, : len(c)] = 1
     return ids, attention
+
+
+def aligned_batch(canvases: list[Canvas], pad: int) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
+    """(N, T) ids, attention and the shared slot positions of canvases whose prefixes differ.
+
+    The sampler addresses the hole slots of every row by one set of positions, so rows are
+    padded on the left until their first slots line up (rotary positions are relative, so
+    the shift changes nothing the model sees).
+    """
+    first = max(c.slot_start for c in canvases)
+    shifted = [[pad] * (first - c.slot_start) + c.ids for c in canvases]
+    ids, attention = batch_canvases(shifted, pad)
+    for i, c in enumerate(canvases):
+        attention[i, : first - c.slot_start] = 0
+    slots = {c.slots for c in canvases}
+    assert len(slots) == 1, "rows of one batch share the hole size"
+    return ids, attention, list(range(first, first + slots.pop()))

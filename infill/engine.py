@@ -19,7 +19,7 @@ from diffill.model.denoiser import Denoiser
 
 from . import postprocess
 from .api import Cancelled, Candidate, FillRequest, FillResult, StopSignal
-from .canvas import CanvasPlan, HealingIndex, batch_canvases, build_canvas
+from .canvas import CanvasPlan, HealingIndex, aligned_batch, batch_canvases, build_canvas
 from .copy_baseline import copy_continuation
 from .corpus_index import BackgroundIndex
 from .drafts import (
@@ -36,7 +36,6 @@ from .sampler import SampleResult, denoise
 from .seeding import VERIFY_REMASK_BELOW, remask_least_likely, seeded_rows, slot_tokens
 from .syntax import HoleKind, HolePlan, error_count, plan_hole, syntax_window
 
-BLOCK_DRAFT_CONFIDENCE = 0.3  # not calibrated: block holes have no ranker yet
 NGRAM_PROPOSALS = 6  # lines the n-gram proposer adds to a single-line hole's candidates
 
 __all__ = ["Candidate", "Cancelled", "FillRequest", "FillResult", "InfillEngine", "StopSignal"]
@@ -81,6 +80,11 @@ class InfillEngine:
         if not 0 <= req.start <= end <= len(req.text):
             raise ValueError(f"hole {req.start}..{end} is outside the text (length {len(req.text)})")
         plan = self.plan(req)
+        if plan.kind is HoleKind.BLOCK and req.kind is None:
+            # An empty body the user did not ask to fill as a block: propose its first line.
+            # Line candidates are ranked and calibrated; this denoiser's own blocks are not
+            # worth showing unasked (MODEL_CARD.md). An explicit block request still gets one.
+            plan = HolePlan(HoleKind.LINE, multiline=False)
         slots = self.budget(req, plan)
         key = self.cache_key(req, plan, slots, end)
         if key in self.cache:
@@ -152,11 +156,11 @@ class InfillEngine:
 
         candidates = [c for _, c in sorted(enumerate(candidates), key=rank, reverse=True)]
         if plan.kind is not HoleKind.RANGE:
-            # Blocks: the denoiser's own bodies are rarely right (MODEL_CARD.md), so only a
-            # syntax-valid draft copied from the buffer or workspace is shown unasked.
+            # Blocks have no calibrated ranker yet and none of their fills, drafts included,
+            # matched on the held-out repositories (MODEL_CARD.md): the engine abstains.
+            # `diffill fill` and eval still report them, marked.
             for c in candidates:
-                c.shown = c.source == "draft" and c.syntax_ok
-                c.confidence = BLOCK_DRAFT_CONFIDENCE if c.shown else 0.0
+                c.shown, c.confidence = False, 0.0
         result = FillResult(
             start=req.start,
             end=end,
@@ -284,11 +288,11 @@ class InfillEngine:
                                   CanvasPlan(slots, d.max_canvas), heal=block == 0)
                 canvases.append(cv)
                 healed.append(cv.healed)
-            ids, attention = batch_canvases([c.ids for c in canvases], d.ids.pad)
+            # Rows differ in prefix length from the second block on: align their slots.
+            ids, attention, positions = aligned_batch(canvases, d.ids.pad)
             allowed = None
             if healed[0]:
                 allowed = self.healing.allowed(healed[0])
-            positions = canvases[0].slot_positions
             block_sampler = replace(sampler, seed=sampler.seed + block)
             verified = 0
             if block == 0 and plan.kind == HoleKind.RANGE and req.strength < 1.0:

@@ -75,6 +75,8 @@ class Pool:
     def offer(self, raw: str) -> Features | None:
         """The candidate's features (new or merged), or None when it is dropped."""
         fill = self.clean(raw)
+        if fill is not None and self.hole.at_line_start and self.hole.line_head:
+            fill = fill.lstrip(" \t")  # the user typed the indentation already
         if fill is None or (self.forbidden and self.forbidden in fill) or self.hole.repeats_neighbour(fill):
             return None
         feats = self.items.setdefault(fill, Features())

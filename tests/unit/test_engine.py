@@ -31,8 +31,10 @@ def test_n_candidates_are_distinct_and_ranked(engine):
                                   draft_policy="off"))
     texts = [c.text for c in res.candidates]
     assert len(texts) == len(set(texts)) >= 1
-    keys = [(c.syntax_ok, c.logprob) for c in res.candidates]
-    assert keys == sorted(keys, reverse=True)
+    confidences = [c.confidence for c in res.candidates]
+    assert confidences == sorted(confidences, reverse=True)  # one calibrated order
+    assert all(0.0 <= c <= 1.0 for c in confidences)
+    assert all(c.syntax_ok for c in res.candidates if c.shown)
 
 
 def test_range_rewrite_replaces_only_the_range(engine):
@@ -43,10 +45,14 @@ def test_range_rewrite_replaces_only_the_range(engine):
     assert res.kind == HoleKind.RANGE
 
 
-def test_block_hole_after_header(engine):
+def test_empty_body_gets_its_first_line_and_an_asked_block_is_never_shown(engine):
     text = "def greet(name):\n    "
     res = engine.fill(FillRequest(text=text, start=len(text), language="python", max_blocks=2))
-    assert res.kind == HoleKind.BLOCK
+    assert res.kind == HoleKind.LINE  # planned as a block: the first line, ranked and calibrated
+    assert all("\n" not in c.text for c in res.candidates)
+    asked = engine.fill(FillRequest(text=text, start=len(text), language="python", max_blocks=2,
+                                    kind=HoleKind.BLOCK))
+    assert asked.kind == HoleKind.BLOCK and not asked.shown  # blocks have no calibrated score yet
 
 
 def test_out_of_range_is_an_error(engine):
@@ -103,3 +109,24 @@ def test_partial_rewrite_of_a_range_too_long_for_one_canvas_is_an_error(engine):
     text = "x = [" + ", ".join(str(i) for i in range(400)) + "]\n"
     with pytest.raises(ValueError, match="strength 1"):
         engine.fill(FillRequest(text=text, start=0, end=len(text) - 1, strength=0.5))
+
+
+
+def test_rows_with_different_prefixes_share_aligned_slot_positions(denoiser):
+    # From the second block on every row's prefix holds its own earlier output, so rows'
+    # slots start at different canvas indices; the batch must line them up.
+    import torch
+
+    from diffill.infill.canvas import CanvasPlan, aligned_batch, batch_canvases, build_canvas
+
+    texts = ["def f(x):\n    y = x\n    ", "def f(x):\n    y = compute(x, 1, 2, 3) + other(x)\n    "]
+    canvases = [build_canvas(denoiser.tokenizer, denoiser.ids, t, len(t), len(t), CanvasPlan(6, 128))
+                for t in texts]
+    assert canvases[0].slot_start != canvases[1].slot_start
+    ids, attention, positions = aligned_batch(canvases, denoiser.ids.pad)
+    assert (ids[:, positions] == denoiser.ids.mask).all()
+    assert attention.sum(-1).tolist() == [len(c.ids) for c in canvases]
+    out = denoiser.logits(ids, attention, torch.tensor([positions] * 2))
+    one, one_attention = batch_canvases([canvases[0].ids], denoiser.ids.pad)  # the padded row, alone
+    alone = denoiser.logits(one, one_attention, torch.tensor([canvases[0].slot_positions]))
+    assert (out[0] - alone[0]).abs().max() < 1e-3  # left padding changes nothing the model sees
