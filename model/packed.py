@@ -7,8 +7,8 @@ Layout of a packed folder (`diffill model pack`, or `diffill model corpus` by de
   heldout.u16.xz    as little-endian uint16, bytes shuffled (all low bytes, then all high
                     bytes: ~15% smaller under LZMA), LZMA-compressed (stdlib, no extra package)
 
-`open_split` decompresses a split once into a cache beside the folder (or a temp folder when
-that is read-only) and memory-maps it, so every data-loader worker shares the same pages.
+`open_split` decompresses a split once into a user cache (~/.cache/diffill/packed, or a temp
+folder) and memory-maps it, so every data-loader worker shares the same pages.
 """
 
 from __future__ import annotations
@@ -116,19 +116,19 @@ def read_meta(folder: Path) -> dict[str, object]:
     return meta  # type: ignore[no-any-return]
 
 
-def cache_dir(folder: Path, digest: str) -> Path:
-    """Where unpacked splits live: beside the folder if writable, else a temp folder."""
-    local = folder / ".unpacked"
+def cache_dir() -> Path:
+    """Where unpacked splits live: outside the packed folder, so it stays small to carry."""
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "diffill" / "packed"
     try:
-        local.mkdir(exist_ok=True)
-        probe = local / f".probe-{os.getpid()}"
+        base.mkdir(parents=True, exist_ok=True)
+        probe = base / f".probe-{os.getpid()}"
         probe.write_bytes(b"")
         probe.unlink()
-        return local
+        return base
     except OSError:
-        shared = Path(tempfile.gettempdir()) / f"diffill-packed-{digest[:16]}"
-        shared.mkdir(parents=True, exist_ok=True)
-        return shared
+        fallback = Path(tempfile.gettempdir()) / "diffill-packed"
+        fallback.mkdir(parents=True, exist_ok=True)
+        return fallback
 
 
 def open_split(folder: Path, split: str) -> np.ndarray:
@@ -136,7 +136,7 @@ def open_split(folder: Path, split: str) -> np.ndarray:
     meta = read_meta(folder)
     info = meta["splits"][split]  # type: ignore[index]
     digest = info["raw_sha256"]
-    target = cache_dir(folder, digest) / f"{split}-{digest[:16]}.u16"
+    target = cache_dir() / f"{split}-{digest[:16]}.u16"  # named by content: shared by copies
     if not target.exists() or target.stat().st_size != 2 * info["tokens"]:
         ids = unshuffle_bytes(lzma.decompress((folder / info["file"]).read_bytes()))
         # Every rank may unpack at once: write a private file, then rename it into place.

@@ -47,7 +47,7 @@ from .checkpoint import (
 from .data import StepBatches, heldout_batches, step_loader
 from .denoiser import cpu_has_bf16
 from .noise import NoiseConfig
-from .packed import is_packed
+from .packed import is_packed, open_split
 from .tokenizer import BOS, EOS, MASK, NULL, PAD, load_tokenizer
 
 # Ids a hole slot can never hold; their logits are -inf (MDLM's SUBS rule for the mask).
@@ -281,6 +281,11 @@ def place(device: str) -> Placement:
     return Placement(dev, rank, local_rank, world, backend)
 
 
+def barrier(pl: Placement) -> None:
+    if pl.world > 1:
+        dist.barrier(device_ids=[pl.device.index] if pl.device.type == "cuda" else None)
+
+
 def use_bf16(cfg: TrainConfig, device: torch.device) -> bool:
     if cfg.bf16 is not None:
         return cfg.bf16
@@ -364,6 +369,8 @@ def train(cfg: TrainConfig, on_checkpoint: Callable[[Path], dict[str, float]] | 
         runner = torch.nn.parallel.DistributedDataParallel(module, device_ids=ids)
 
     workers = cfg.workers if cfg.workers is not None else default_workers(pl.device, pl.world)
+    if is_packed(cfg.corpus):
+        open_split(cfg.corpus, "train")  # unpacked once here, not by every loader worker at once
     dataset = StepBatches(cfg.corpus, tok, cfg.noise, cfg.seed, cfg.batch, pl.rank, pl.world,
                           int(state["step"]))
     batches = iter(step_loader(dataset, workers, pin=pl.device.type == "cuda"))
@@ -423,8 +430,7 @@ def train(cfg: TrainConfig, on_checkpoint: Callable[[Path], dict[str, float]] | 
             append_csv(log_path, row)
             plot_curve(log_path, cfg.out / "loss.png")
             log(json.dumps(row))
-        if pl.world > 1:
-            dist.barrier()
+        barrier(pl)
 
     running, n_running = 0.0, 0  # loss since the last checkpoint
     window_loss, window_steps, window_tokens, window_seconds = 0.0, 0, 0.0, 0.0  # since the last row
@@ -455,7 +461,7 @@ def train(cfg: TrainConfig, on_checkpoint: Callable[[Path], dict[str, float]] | 
         # One reduction per step: mean loss, tokens of all ranks, mean step time (so every rank
         # agrees on the budget and the schedule).
         stats = torch.tensor([loss.item(), float(batch["attention_mask"].sum()), now - mark],
-                             dtype=torch.float64)
+                             dtype=torch.float64, device=pl.device)  # NCCL reduces GPU tensors only
         mark = now
         if pl.world > 1:
             dist.all_reduce(stats)
@@ -498,8 +504,7 @@ def train(cfg: TrainConfig, on_checkpoint: Callable[[Path], dict[str, float]] | 
     log(f"done at step {int(state['step'])}: {run_tokens:,.0f} tokens in {run_seconds:.1f}s, "
         f"{per_device_rate(run_tokens, run_seconds):,.0f} tokens/s per device "
         f"(world size {pl.world}, {dev_name})")
-    if pl.world > 1:
-        dist.barrier()
+    barrier(pl)
     _LOG_FILE, _QUIET = None, False
     return last
 
