@@ -19,21 +19,22 @@ from importlib import resources
 from pathlib import Path
 
 from .bench_cut import cut_tasks
-from .bench_fetch import CACHE, fetch, is_cut_file, load_manifest, python_files
+from .bench_fetch import CACHE, DEV_MANIFEST, fetch, is_cut_file, load_manifest, python_files
 
-BENCHES = ("repos", "smoke")
+BENCHES = ("repos", "smoke", "dev")
 OUT_DIR = Path("data/bench")
 # Tasks per repository and kind: single-line holes dominate, as in an editor; about 270 in
 # all over six repositories, so one engine configuration runs in minutes on two cores.
 COUNTS = {"whole_line": 20, "rest_of_line": 18, "block": 7}
+DEV_COUNTS = {"whole_line": 30, "rest_of_line": 30, "block": 0}  # the ranker is for single lines
 
 
-def repo_benchmark(cache: Path = CACHE, counts: dict[str, int] | None = None,
+def repo_benchmark(cache: Path = CACHE, counts: dict[str, int] | None = None, manifest: Path | None = None,
                    ) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
-    """(tasks, workspace rows) of the held-out repositories, fetched into cache if needed."""
+    """(tasks, workspace rows) of the held-out repositories (or another manifest's), fetched if needed."""
     tasks: list[dict[str, str]] = []
     workspace: list[dict[str, str]] = []
-    for repo in load_manifest():
+    for repo in load_manifest(manifest):
         files = [(p, t.replace("\r\n", "\n")) for p, t in python_files(fetch(repo, cache))]
         # Holes come from library code only: tests are repetitive (copying wins there) and
         # are not where a completer earns its keep; they stay in the workspace, as in a checkout.
@@ -67,16 +68,30 @@ def prepare(out_dir: Path = OUT_DIR, cache: Path = CACHE) -> dict[str, Path]:
     return paths
 
 
+def dev_benchmark(out_dir: Path = OUT_DIR, cache: Path = CACHE) -> dict[str, Path]:
+    """Write dev.jsonl and dev_workspace.jsonl: single-line holes of the development repositories.
+
+    The ranker is fitted on these (docs/scripts/fit_ranker.py); the held-out repositories
+    stay a test.
+    """
+    manifest = Path(str(resources.files("diffill.infill").joinpath(DEV_MANIFEST)))
+    tasks, workspace = repo_benchmark(cache, DEV_COUNTS, manifest)
+    paths = {"dev": out_dir / "dev.jsonl", "dev_workspace": out_dir / "dev_workspace.jsonl"}
+    write_jsonl(tasks, paths["dev"])
+    write_jsonl(workspace, paths["dev_workspace"])
+    return paths
+
+
 def load_bench(name: str, out_dir: Path = OUT_DIR, cache: Path = CACHE,
                ) -> tuple[list[dict[str, str]], list[tuple[str, str]]]:
     """(tasks, workspace files) of a named benchmark, prepared first where needed."""
     if name == "smoke":
         return smoke_tasks(), []
-    if name != "repos":
+    if name not in BENCHES:
         raise ValueError(f"unknown benchmark {name!r}; choose from {BENCHES}")
-    tasks_path, ws_path = out_dir / "repos.jsonl", out_dir / "repos_workspace.jsonl"
+    tasks_path, ws_path = out_dir / f"{name}.jsonl", out_dir / f"{name}_workspace.jsonl"
     if not (tasks_path.is_file() and ws_path.is_file()):
-        prepare(out_dir, cache)
+        (dev_benchmark if name == "dev" else prepare)(out_dir, cache)
     tasks = [json.loads(line) for line in tasks_path.read_text(encoding="utf-8").splitlines() if line]
     rows = [json.loads(line) for line in ws_path.read_text(encoding="utf-8").splitlines() if line]
     return tasks, [(r["path"], r["text"]) for r in rows]

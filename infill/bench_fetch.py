@@ -44,10 +44,14 @@ class Repo:
     cut: tuple[str, ...]  # paths (inside the unpacked sdist) that tasks are cut from
 
 
+HELDOUT_MANIFEST = "heldout_repos.json"
+DEV_MANIFEST = "dev_repos.json"  # repositories the ranker is fitted on (never the held-out ones)
+
+
 def load_manifest(path: Path | None = None) -> list[Repo]:
     """The repositories of the manifest (default: the one shipped with the package)."""
     raw = (path.read_text() if path is not None
-           else resources.files("diffill.infill").joinpath("heldout_repos.json").read_text())
+           else resources.files("diffill.infill").joinpath(HELDOUT_MANIFEST).read_text())
     return [Repo(r["name"], r["version"], r["filename"], r["sha256"], r["license"], tuple(r["cut"]))
             for r in json.loads(raw)["repos"]]
 

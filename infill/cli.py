@@ -134,7 +134,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
     ev = sub.add_parser("eval", help="evaluate on HumanEval-Infilling-format tasks")
     ev.add_argument("tasks", type=Path, nargs="?", help="tasks .jsonl or .jsonl.gz (or --bench)")
-    ev.add_argument("--bench", choices=("repos", "smoke"),
+    ev.add_argument("--bench", choices=("repos", "smoke", "dev"),
                     help="a development benchmark instead of a file: held-out repositories (fetched "
                          "and cut into data/bench on first use) or the smoke set; reports the model "
                          "alone, the default engine and the copy floor per hole kind")

@@ -60,7 +60,13 @@ class InfillEngine:
             return HolePlan(req.kind, multiline=req.kind in (HoleKind.BLOCK, HoleKind.RANGE))
         if req.end is not None and req.end > req.start:
             return HolePlan(HoleKind.RANGE, multiline=True)
-        return plan_hole(req.text, req.start, req.language)
+        plan = plan_hole(req.text, req.start, req.language)
+        if plan.kind is HoleKind.BLOCK:
+            # An empty body the user did not ask to fill as a block: propose its first line.
+            # Line candidates are ranked and calibrated; this denoiser's own blocks are not
+            # worth showing unasked (MODEL_CARD.md). An explicit block request still gets one.
+            return HolePlan(HoleKind.LINE, multiline=False)
+        return plan
 
     def budget(self, req: FillRequest, plan: HolePlan) -> int:
         if req.slots is not None:
@@ -80,11 +86,6 @@ class InfillEngine:
         if not 0 <= req.start <= end <= len(req.text):
             raise ValueError(f"hole {req.start}..{end} is outside the text (length {len(req.text)})")
         plan = self.plan(req)
-        if plan.kind is HoleKind.BLOCK and req.kind is None:
-            # An empty body the user did not ask to fill as a block: propose its first line.
-            # Line candidates are ranked and calibrated; this denoiser's own blocks are not
-            # worth showing unasked (MODEL_CARD.md). An explicit block request still gets one.
-            plan = HolePlan(HoleKind.LINE, multiline=False)
         slots = self.budget(req, plan)
         key = self.cache_key(req, plan, slots, end)
         if key in self.cache:

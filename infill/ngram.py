@@ -26,6 +26,7 @@ CONTEXT_CHARS = 6000  # text on each side of the cursor the cache model indexes
 BEAM = 6  # hypotheses kept per step
 BRANCH = 6  # next tokens tried per hypothesis
 MAX_TOKENS = 24  # a line longer than this is not proposed
+CORPUS_CACHE = 20_000  # corpus distributions kept across requests
 FILE_WEIGHT = 2.0  # a context matched in the file counts this much more than the corpus
 
 
@@ -73,6 +74,8 @@ class NgramProposer:
         self.separator = separator
         self.corpus = corpus
         self.texts: dict[int, str] = {}
+        # Typing asks for the same contexts again and again; the corpus index never changes.
+        self.remembered: dict[tuple[TokenIndex, tuple[int, ...]], tuple[dict[int, float], int]] = {}
 
     def text_of(self, token: int) -> str:
         if token not in self.texts:
@@ -122,7 +125,7 @@ class NgramProposer:
         Returns the mixture and the longest context length either matched.
         """
         p_local, m_local = witten_bell(local, context)
-        p_corpus, m_corpus = witten_bell(self.corpus, context) if self.corpus else ({}, 0)
+        p_corpus, m_corpus = self.corpus_dist(tuple(context)) if self.corpus else ({}, 0)
         w_local, w_corpus = FILE_WEIGHT * m_local, float(m_corpus)
         if w_local + w_corpus == 0:
             return {}, 0
@@ -131,6 +134,15 @@ class NgramProposer:
         for t, p in p_corpus.items():
             mixed[t] = mixed.get(t, 0.0) + (1 - lam) * p
         return mixed, max(m_local, m_corpus)
+
+    def corpus_dist(self, context: tuple[int, ...]) -> tuple[dict[int, float], int]:
+        """witten_bell over the corpus index, remembered across requests (the index is fixed)."""
+        assert self.corpus is not None
+        if (self.corpus, context) not in self.remembered:
+            if len(self.remembered) >= CORPUS_CACHE:
+                self.remembered.pop(next(iter(self.remembered)))  # oldest first
+            self.remembered[(self.corpus, context)] = witten_bell(self.corpus, context)
+        return self.remembered[(self.corpus, context)]
 
     def canonical(self, ids: list[int], out: str) -> bool:
         """Whether ids are how the tokenizer spells the healed text plus out.

@@ -23,6 +23,7 @@ import numpy as np
 
 MAX_ORDER = 24  # longest context (tokens) a query looks at; the sort depth
 SAMPLE_CAP = 4096  # a range bigger than this is counted on an even subsample
+VOCAB_BOUND = 1 << 16  # token ids are stored as uint16
 TOP_NEXT = 48  # continuations a query returns at most (the rest only count in the totals)
 
 
@@ -53,7 +54,7 @@ def suffix_array(tokens: np.ndarray, depth: int = MAX_ORDER) -> np.ndarray:
     return sa.astype(np.int32)
 
 
-@dataclass
+@dataclass(eq=False)  # identity: an index is a cache key
 class TokenIndex:
     """Token stream and its suffix array; documents are joined by a separator id.
 
@@ -68,6 +69,18 @@ class TokenIndex:
     def __post_init__(self) -> None:
         assert len(self.buf) == 2 * len(self.sa), "one suffix per token"
         self.tokens = np.frombuffer(self.buf, ">u2")  # (N,) a view, no copy
+        self._first: np.ndarray | None = None
+
+    def first_token_bounds(self) -> np.ndarray:
+        """(V + 1,) start of each first token's block in the suffix array (built on first use).
+
+        A query's binary search then starts inside its first token's block: about half the
+        probes of a search over the whole array.
+        """
+        if self._first is None:
+            heads = self.tokens[self.sa].astype(np.int64)  # sorted: the suffixes' first tokens
+            self._first = np.searchsorted(heads, np.arange(VOCAB_BOUND + 1))
+        return self._first
 
     @classmethod
     def build(cls, documents: Sequence[Sequence[int]], separator: int) -> TokenIndex:
@@ -107,7 +120,11 @@ class TokenIndex:
         key = np.asarray(context, ">u2").tobytes()
         width = len(key)
         buf, sa = self.buf, self.sa
-        lo, hi = 0, len(sa)
+        if not context:
+            return 0, len(sa)
+        first = self.first_token_bounds()
+        lo, hi = int(first[context[0]]), int(first[context[0] + 1])
+        end = hi
         while lo < hi:  # first suffix >= key
             mid = (lo + hi) // 2
             p = 2 * int(sa[mid])
@@ -115,8 +132,8 @@ class TokenIndex:
                 lo = mid + 1
             else:
                 hi = mid
-        first = lo
-        hi = len(sa)
+        start = lo
+        hi = end
         while lo < hi:  # first suffix > key (on its first len(context) tokens)
             mid = (lo + hi) // 2
             p = 2 * int(sa[mid])
@@ -124,7 +141,7 @@ class TokenIndex:
                 lo = mid + 1
             else:
                 hi = mid
-        return first, lo
+        return start, lo
 
     def next_counts(self, context: Sequence[int], top: int = TOP_NEXT) -> tuple[dict[int, float], float, int]:
         """The `top` most frequent tokens after context with their counts; total and distinct.

@@ -1,13 +1,17 @@
 """Fit the ranker (infill/ranker.json) on candidate features of development holes.
 
 Development holes are cut from repositories that are neither in the training corpus nor in
-the held-out benchmark (infill/dev_repos.json), so the benchmark stays a test. Steps:
-`diffill eval --bench dev --features FEATS.jsonl` writes every candidate's features with a
-label (exact or not); this script fits a logistic regression on them (L2, full batch),
-reports leave-one-repository-out top-1 exact match and precision/coverage, picks the
-display threshold, and writes the weights.
+the held-out benchmark (infill/dev_repos.json: `diffill eval --bench dev` fetches and cuts
+them), so the benchmark stays a test. Steps: every candidate the engine proposes for each
+hole is described (features) and labelled (exact or not), on the engine's own path with the
+workspace index and the corpus index, as in an editor; a logistic regression (L2, full
+batch) is fitted on them; leave-one-repository-out top-1 exact match and precision/coverage
+are reported; the display threshold is the lowest confidence whose shown suggestions reach
+the target precision; the weights go to infill/ranker.json.
 
-    python docs/scripts/fit_ranker.py FEATS.jsonl [--out infill/ranker.json] [--precision 0.6]
+    python docs/scripts/fit_ranker.py [--features data/bench/dev_features.jsonl] [--precision 0.6]
+
+The features file is written on the first run (about 10 minutes on two cores) and reused.
 """
 
 from __future__ import annotations
@@ -23,6 +27,41 @@ from diffill.infill.ranking import FEATURE_NAMES, Features
 
 def load(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def collect(path: Path, bench: str = "dev") -> None:
+    """Describe and label every candidate of every single-line hole of a benchmark; a line each."""
+    from dataclasses import asdict
+
+    from diffill.infill.api import FillRequest
+    from diffill.infill.bench import load_bench
+    from diffill.infill.corpus_index import BackgroundIndex
+    from diffill.infill.engine import InfillEngine
+    from diffill.infill.evaluate import hole_kind_of
+    from diffill.infill.repo_drafts import RepoDrafts
+    from diffill.model.loading import load_denoiser
+
+    tasks, workspace = load_bench(bench)
+    denoiser = load_denoiser(None, "cpu", "fp32")
+    engine = InfillEngine(denoiser, corpus=BackgroundIndex(denoiser.tokenizer, denoiser.ids.eos))
+    engine.corpus.get(None)  # type: ignore[union-attr]
+    drafts = RepoDrafts(workspace)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as out:
+        for i, task in enumerate(tasks):
+            text, start = task["prompt"] + task["suffix"], len(task["prompt"])
+            req = FillRequest(text=text, start=start, language="python", extra_drafts=drafts(task),
+                              kind=hole_kind_of(task))
+            plan = engine.plan(req)
+            if plan.multiline:
+                continue
+            pool, _ = engine.line_pool(req, plan, engine.budget(req, plan), start, None)
+            truth = {a.rstrip() for a in [task["canonical_solution"], *task.get("accepted", [])]}
+            cands = [dict(text=t, label=t.rstrip() in truth, **asdict(f)) for t, f in pool.items.items()]
+            out.write(json.dumps({"task_id": task["task_id"], "kind": task["kind"],
+                                  "cands": cands}) + "\n")
+            if i % 50 == 0:
+                print(f"{i}/{len(tasks)}", flush=True)
 
 
 def matrix(task: dict) -> tuple[np.ndarray, np.ndarray]:
@@ -78,10 +117,12 @@ def report(rows: list[tuple[float, bool]], cut: float) -> dict[str, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("features", type=Path)
+    ap.add_argument("--features", type=Path, default=Path("data/bench/dev_features.jsonl"))
     ap.add_argument("--out", type=Path, default=Path("infill/ranker.json"))
     ap.add_argument("--precision", type=float, default=0.6)
     args = ap.parse_args()
+    if not args.features.is_file():
+        collect(args.features)
     tasks = load(args.features)
     repos = sorted({t["task_id"].split("/")[0] for t in tasks})
     held: list[tuple[float, bool]] = []
