@@ -173,10 +173,13 @@ def run_corpus(args: argparse.Namespace) -> int:
         return 2
     print(json.dumps(summary, indent=2))
     if args.pack is not None:
-        from .packed import pack_corpus
+        from .packed import pack_bench, pack_corpus
 
         meta = pack_corpus(args.out, DEFAULT_CHECKPOINT / "tokenizer.json", args.pack)
-        print(json.dumps(meta["splits"], indent=2))
+        bench = DEFAULT_DATA / "bench" / "repos.jsonl"
+        if bench.is_file():  # the held-out-repository tasks travel with the packed corpus
+            meta["bench"] = pack_bench(bench, args.pack)
+        print(json.dumps({k: meta[k] for k in ("splits", "bench") if k in meta}, indent=2))
     return 0
 
 

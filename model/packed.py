@@ -181,8 +181,14 @@ def pack_bench(tasks: Path, out: Path) -> dict[str, object]:
             })
     data = lzma.compress("".join(json.dumps(r) + "\n" for r in rows).encode())
     (out / BENCH_FILE).write_bytes(data)
-    return {"file": BENCH_FILE, "tasks": len(rows), "compressed_bytes": len(data),
+    info = {"file": BENCH_FILE, "tasks": len(rows), "compressed_bytes": len(data),
             "source": str(tasks), "source_sha256": hashlib.sha256(tasks.read_bytes()).hexdigest()}
+    meta_path = out / "meta.json"
+    if meta_path.is_file():
+        meta = json.loads(meta_path.read_text())
+        meta["bench"] = info
+        meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+    return info
 
 
 def read_bench(path: Path) -> list[dict[str, object]]:

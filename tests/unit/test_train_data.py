@@ -176,3 +176,28 @@ def test_seeds_are_strings_hashed_the_same_everywhere():
     a.seed("0:1:2")
     b.seed("0:1:2")
     assert a.random() == b.random()
+
+
+def test_bench_tasks_travel_trimmed_and_make_engine_shaped_canvases(packed, tok, tmp_path):
+    from diffill.model.packed import BENCH_FILE, pack_bench, read_bench
+    from diffill.model.task_eval import is_single_line, task_canvas
+    from diffill.model.tokenizer import BOS, MASK
+
+    long_prompt = "x = 1\n" * 2000 + "def f():\n    "
+    tasks = [{"task_id": "a", "kind": "whole_line", "prompt": "def f():\n    ",
+              "canonical_solution": "return 1\n", "suffix": "\nprint(f())\n"},
+             {"task_id": "b", "kind": "block", "prompt": long_prompt,
+              "canonical_solution": "a = 1\n    b = 2\n", "suffix": ""}]
+    src = tmp_path / "tasks.jsonl"
+    src.write_text("".join(json.dumps(t) + "\n" for t in tasks))
+    info = pack_bench(src, packed)
+    assert read_meta(packed)["bench"]["tasks"] == info["tasks"] == 2
+    back = read_bench(packed / BENCH_FILE)
+    assert back[0]["prompt"] == tasks[0]["prompt"] and back[0]["prompt_whole"]
+    assert len(back[1]["prompt"]) < len(long_prompt) and not back[1]["prompt_whole"]
+    assert [is_single_line(t) for t in back] == [True, False]
+    c = task_canvas(tok, back[0], canvas=64, slots=8)
+    assert c.ids[0] == BOS and c.ids[c.slot_start : c.slot_start + 8] == [MASK] * 8
+    assert c.ids[c.slot_start - 1] != MASK and c.middle == tok.encode("return 1\n").ids
+    trimmed = task_canvas(tok, back[1], canvas=64, slots=8)
+    assert len(trimmed.ids) <= 64 and trimmed.ids[0] != BOS  # the file's start is not in view
