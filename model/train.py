@@ -344,6 +344,9 @@ def train(cfg: TrainConfig, on_checkpoint: Callable[[Path], dict[str, float]] | 
             line_budget=cfg.noise.line_budget,
             block_budget=cfg.noise.block_budget,
         )
+    if is_packed(cfg.corpus) and load_tokenizer(cfg.corpus / "tokenizer.json").get_vocab() != tok.get_vocab():
+        raise ValueError(f"{cfg.corpus} was packed with another tokenizer than the model's: pack it "
+                         "again with `diffill model pack --tokenizer <the model's tokenizer.json>`")
     state["world_size"] = pl.world
     model = model.float().to(pl.device)  # type: ignore[arg-type]  # transformers types .to() oddly
     model.train()

@@ -201,3 +201,17 @@ def test_bench_tasks_travel_trimmed_and_make_engine_shaped_canvases(packed, tok,
     assert c.ids[c.slot_start - 1] != MASK and c.middle == tok.encode("return 1\n").ids
     trimmed = task_canvas(tok, back[1], canvas=64, slots=8)
     assert len(trimmed.ids) <= 64 and trimmed.ids[0] != BOS  # the file's start is not in view
+
+
+def test_a_corpus_packed_with_another_tokenizer_is_refused(tmp_path):
+    from diffill.model.tokenizer import train_tokenizer
+    from diffill.model.train import TrainConfig, train
+
+    texts = [text for _, text in stdlib_texts(6)]
+    other = tmp_path / "other.json"
+    train_tokenizer(texts, 400).save(str(other))
+    jsonl = write_corpus(tmp_path / "jsonl", 6)
+    pack_corpus(jsonl, other, tmp_path / "packed")
+    cfg = TrainConfig(corpus=tmp_path / "packed", out=tmp_path / "run", init=DEFAULT_CHECKPOINT, steps=1)
+    with pytest.raises(ValueError, match="another tokenizer"):
+        train(cfg)
