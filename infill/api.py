@@ -10,24 +10,14 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from diffill.model.sampler_config import COMMIT_RULES, SamplerConfig
+
 from .syntax import HoleKind
 
-COMMIT_RULES = ("confidence", "margin", "entropy")
 DRAFT_POLICIES = ("off", "prefer", "score", "verify")
 
-
-@dataclass(frozen=True)
-class SamplerConfig:
-    rule: str = "confidence"  # how open slots are scored: confidence | margin | entropy
-    threshold: float = 0.3  # commit every open slot scoring at least this (>= 1 per step)
-    temperature: float = 0.0  # 0: greedy argmax; > 0 samples
-    top_p: float = 1.0  # nucleus size when sampling
-    remask_below: float = 0.0  # re-mask committed slots whose probability falls below this
-    max_remasks: int = 8  # cap on re-masks per request
-    max_steps: int = 64  # forward passes per canvas at most: each step commits >= open/steps left
-    null_tail: bool = True  # commit the predicted run of end-of-fill nulls at once
-    stutter_guard: bool = True  # one step never commits the same token in two adjacent slots
-    seed: int = 0  # sampling seed (deterministic results under a seed)
+__all__ = ["COMMIT_RULES", "DRAFT_POLICIES", "Cancelled", "Candidate", "FillRequest", "FillResult",
+           "SamplerConfig", "StopSignal"]
 
 
 class Cancelled(Exception):

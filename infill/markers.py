@@ -12,9 +12,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from .api import FillRequest, StopSignal
+from .api import FillRequest, SamplerConfig, StopSignal
 from .draft_index import DraftIndex
-from .sampler import SamplerConfig
 
 if TYPE_CHECKING:
     from .engine import InfillEngine

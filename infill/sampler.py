@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import torch
 
-from diffill.model.denoiser import Denoiser, LoopConfig, LoopResult
+from diffill.model.denoiser import Denoiser, LoopResult
 
 from .api import COMMIT_RULES, Cancelled, SamplerConfig, StopSignal
 
@@ -129,6 +129,9 @@ def denoise(
     hurried = False
     choice = torch.zeros(n, k, dtype=torch.long)  # (N, K) last step's prediction per slot
     choice_p = torch.ones(n, k)
+    # Fixed tokens' keys and values reused between full passes (model.modernbert.ContextCache).
+    make_cache = getattr(denoiser, "context_cache", None)
+    cache = make_cache(cfg.refresh_every) if callable(make_cache) else None
     while True:
         if stop is not None and stop.cancelled():
             raise Cancelled()
@@ -145,7 +148,10 @@ def denoise(
             break
         slots = canvas[:, pos]  # (N, K)
         open_ = slots == mask_id
-        logits = denoiser.logits(canvas, attention, positions)  # (N, K, V)
+        if cache is not None:
+            logits = denoiser.logits(canvas, attention, positions, cache=cache)  # type: ignore[call-arg]
+        else:
+            logits = denoiser.logits(canvas, attention, positions)  # (N, K, V)
         steps += 1
         if bias.shape[-1] != logits.shape[-1]:
             bias = torch.zeros(logits.shape[-1])
@@ -228,9 +234,7 @@ def denoise_own_loop(
             return "cancel"
         return "expire" if stop.expired() else None
 
-    loop = LoopConfig(rule=cfg.rule, threshold=cfg.threshold, temperature=cfg.temperature,
-                      top_p=cfg.top_p, max_steps=cfg.max_steps, seed=cfg.seed)
-    out = sample(canvas, attention, list(slot_positions), loop, poll, allowed_first)
+    out = sample(canvas, attention, list(slot_positions), cfg, poll, allowed_first)
     if out.cancelled:
         raise Cancelled()
     return SampleResult(slots=out.slots, logprob=out.logprob, steps=out.steps, committed=out.committed,

@@ -1,10 +1,14 @@
 """`diffill bench lsp`: the real server driven by a real client over stdio, on real files.
 
-At each sampled position the rest of the line is deleted (as if the user had typed up to
-there), a typed `textDocument/inlineCompletion` is timed from request to response, then the
-line is restored. When a suggestion comes back, its first character is typed and the
-request repeated, which the server should answer from the last suggestion. Prints JSON:
-client-side latency, engine time, steps, tokens per forward and the server's memory.
+Typing-shaped traffic: at each sampled position the rest of the line is deleted (as if the
+user had typed up to there) and a typed `textDocument/inlineCompletion` is sent; then the
+next characters of the line are typed one every `--keystroke-ms`, each keystroke sending its
+change and a new request at once, without waiting for the previous answer (as editors do;
+the server's newest request wins). Every request is timed from request to response; the
+line is restored afterwards. Prints JSON: client-side latency of all requests (p50, p95,
+p99) and of the last request at each position (the one whose answer the user sees), how
+often that one brought a suggestion and matched the line, engine time, steps, tokens per
+forward and the server's memory.
 """
 
 from __future__ import annotations
@@ -56,7 +60,8 @@ def summary(values: list[float]) -> dict[str, float]:
     def pct(q: float) -> float:
         return round(ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))], 1)
 
-    return {"n": len(values), "p50": pct(0.5), "p95": pct(0.95), "mean": round(statistics.fmean(values), 1)}
+    return {"n": len(values), "p50": pct(0.5), "p95": pct(0.95), "p99": pct(0.99),
+            "mean": round(statistics.fmean(values), 1)}
 
 
 class Bench:
@@ -84,7 +89,8 @@ class Bench:
         first = items[0].insert_text if items else ""
         return ms, first if isinstance(first, str) else first.value
 
-    async def file(self, path: Path, count: int, rng: random.Random, record: dict[str, list[float]]) -> None:
+    async def file(self, path: Path, count: int, rng: random.Random, record: dict[str, list[float]],
+                   keystrokes: int, gap_s: float) -> None:
         text = path.read_text(encoding="utf-8")
         uri = path.resolve().as_uri()
         self.version = 1
@@ -93,25 +99,30 @@ class Bench:
         lines = text.split("\n")
         for line, column in sample_positions(text, count, rng):
             rest = lines[line][column:]
+            typed = rest[: max(0, min(keystrokes, len(rest) - 1))]  # leave something to suggest
             self.change(uri, line, column, len(lines[line]), "")
-            ms, suggestion = await self.inline(uri, line, column)
-            record["latency"].append(ms)
+            requests = [asyncio.create_task(self.inline(uri, line, column))]
+            for i, char in enumerate(typed):
+                await asyncio.sleep(gap_s)
+                self.change(uri, line, column + i, column + i, char)
+                requests.append(asyncio.create_task(self.inline(uri, line, column + i + 1)))
+            answers = await asyncio.gather(*requests)
+            record["latency"].extend(ms for ms, _ in answers)
+            last_ms, suggestion = answers[-1]
+            record["last"].append(last_ms)
+            expected = rest[len(typed):]
             record["suggested"].append(float(bool(suggestion)))
-            record["exact"].append(float(bool(suggestion) and suggestion.rstrip() == rest.rstrip()))
-            if len(suggestion) >= 2 and suggestion.isascii():
-                self.change(uri, line, column, column, suggestion[0])
-                ms, _ = await self.inline(uri, line, column + 1)
-                record["continuation"].append(ms)
-                self.change(uri, line, column, column + 1, "")
-            self.change(uri, line, column, column, rest)
+            record["exact"].append(float(bool(suggestion) and suggestion.rstrip() == expected.rstrip()))
+            self.change(uri, line, column, column + len(typed), rest)
         self.client.text_document_did_close(types.DidCloseTextDocumentParams(
             text_document=types.TextDocumentIdentifier(uri=uri)))
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     files = [Path(f) for f in args.files] or default_files()
-    options: dict[str, Any] = {"deadlineMs": args.deadline_ms, "device": args.device, "dtype": args.dtype,
-                               **json.loads(args.options)}
+    options: dict[str, Any] = {"device": args.device, "dtype": args.dtype, **json.loads(args.options)}
+    if args.deadline_ms is not None:
+        options["deadlineMs"] = options["typingDeadlineMs"] = args.deadline_ms
     if args.model:
         options["modelPath"] = args.model
     client = DiffillClient()
@@ -124,26 +135,33 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     bench = Bench(client)
     rng = random.Random(args.seed)
     per_file = max(1, args.positions // len(files))
-    warm: dict[str, list[float]] = {k: [] for k in ("latency", "suggested", "exact", "continuation")}
-    await bench.file(files[0], 2, random.Random(args.seed + 1), warm)  # first-call costs out of the figures
+    keys = ("latency", "last", "suggested", "exact")
+    warm: dict[str, list[float]] = {k: [] for k in keys}
+    gap_s = args.keystroke_ms / 1000
+    # First-call costs out of the figures.
+    await bench.file(files[0], 2, random.Random(args.seed + 1), warm, args.keystrokes, gap_s)
     await client.stats_async(reset=True)
-    record: dict[str, list[float]] = {k: [] for k in ("latency", "suggested", "exact", "continuation")}
+    record: dict[str, list[float]] = {k: [] for k in keys}
     for path in files:
-        await bench.file(path, per_file, rng, record)
+        await bench.file(path, per_file, rng, record, args.keystrokes, gap_s)
     stats = await client.stats_async()
     await client.stop_server()
     return {
         "files": [str(f) for f in files],
         "options": options,
-        "positions": len(record["latency"]),
+        "positions": len(record["last"]),
+        "keystrokes": args.keystrokes,
+        "keystroke_ms": args.keystroke_ms,
         "latency_ms": summary(record["latency"]),
-        "continuation_latency_ms": summary(record["continuation"]),
+        "last_request_latency_ms": summary(record["last"]),
         "engine_ms": {"p50": stats.engine_ms_p50, "p95": stats.engine_ms_p95},
         "steps_mean": stats.steps_mean,
         "tokens_per_forward_mean": stats.tokens_per_forward_mean,
         "engine_fills": stats.fills,
         "engine_cache_hits": stats.cached,
         "served_from_last_suggestion": stats.continued,
+        "cancelled": stats.cancelled,
+        "gave_way": stats.gave_way,
         "suggested_rate": round(statistics.fmean(record["suggested"]), 3) if record["suggested"] else 0.0,
         "exact_rest_of_line_rate": round(statistics.fmean(record["exact"]), 3) if record["exact"] else 0.0,
         "server_rss_mb": stats.rss_mb,
@@ -152,7 +170,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "index_mb": stats.index_mb,
         "initialize_s": round(initialized_s, 2),
         "ready_s": round(ready_s, 2),
-        "torch_threads": os.environ.get("DIFFILL_THREADS", "1"),
+        "torch_threads": os.environ.get("DIFFILL_THREADS", "default"),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
     }
 
 

@@ -17,8 +17,10 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     lsp.add_argument("files", nargs="*", help="source files (default: json and textwrap from the stdlib)")
     lsp.add_argument("--positions", type=int, default=40, help="cursor positions to measure")
     lsp.add_argument("--seed", type=int, default=0)
-    lsp.add_argument("--deadline-ms", type=int, default=30000, help="server deadline (large: measure, "
-                     "do not cut)")
+    lsp.add_argument("--deadline-ms", type=int, default=None, help="both server deadlines (default: the "
+                     "server's own, typingDeadlineMs for typed requests)")
+    lsp.add_argument("--keystrokes", type=int, default=3, help="characters typed after each first request")
+    lsp.add_argument("--keystroke-ms", type=int, default=150, help="time between keystrokes")
     lsp.add_argument("--model", help="checkpoint folder (default: shipped)")
     lsp.add_argument("--device", default="auto")
     lsp.add_argument("--dtype", default="auto")
@@ -29,6 +31,12 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     model.add_argument("--canvas", type=int, default=256)
     model.add_argument("--vocab", type=int, default=8192)
     model.set_defaults(func=run_bench_model)
+    runtime = bench_sub.add_parser("runtime", help="forward latency of the shipped model on each runtime "
+                                   "(transformers, single-file, cached step, int8), 1 and 2 threads; JSON")
+    runtime.add_argument("--canvas", type=int, default=128)
+    runtime.add_argument("--slots", type=int, default=32)
+    runtime.add_argument("--compile", action="store_true", help="also torch.compile (slow to compile)")
+    runtime.set_defaults(func=run_bench_runtime)
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -49,5 +57,15 @@ def run_bench_model(args: argparse.Namespace) -> int:
     from diffill.model.bench import size_table
 
     for row in size_table(args.vocab, args.canvas):
+        print(json.dumps(row), flush=True)
+    return 0
+
+
+def run_bench_runtime(args: argparse.Namespace) -> int:
+    import json
+
+    from diffill.model.bench import runtime_table
+
+    for row in runtime_table(args.canvas, args.slots, compile_too=args.compile):
         print(json.dumps(row), flush=True)
     return 0

@@ -13,25 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
-from diffill.infill.api import COMMIT_RULES, DRAFT_POLICIES, SamplerConfig
+from diffill.infill.api import DRAFT_POLICIES, SamplerConfig
+from diffill.model.sampler_config import camel, problems
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 DTYPES = ("auto", "fp32", "bf16", "fp16")
 QUANTIZATIONS = (None, "4bit", "8bit")
-
-
-@dataclass(frozen=True)
-class SamplerSettings:
-    rule: str = "confidence"  # how open slots are scored: confidence | margin | entropy
-    threshold: float = 0.3  # commit every open slot scoring at least this (>= 1 per step)
-    temperature: float = 0.0  # 0: greedy; > 0 samples (candidates > 1 sample anyway)
-    top_p: float = 1.0  # nucleus size when sampling
-    remask_below: float = 0.0  # re-mask committed slots whose probability falls below this
-    max_steps: int = 64  # hard cap on forward passes per canvas
-
-    def config(self) -> SamplerConfig:
-        return SamplerConfig(rule=self.rule, threshold=self.threshold, temperature=self.temperature,
-                             top_p=self.top_p, remask_below=self.remask_below, max_steps=self.max_steps)
 
 
 @dataclass(frozen=True)
@@ -41,11 +28,12 @@ class Settings:
     dtype: str = "auto"  # auto | fp32 | bf16 | fp16
     trust_remote_code: bool = False  # run model code shipped with the checkpoint (Dream, LLaDA)
     quantization: str | None = None  # None | "4bit" | "8bit" (needs bitsandbytes)
-    deadline_ms: int = 2000  # per suggestion request, queueing included; past it the answer is empty
+    deadline_ms: int = 2000  # per suggestion the user asked for, queueing included; then empty
+    typing_deadline_ms: int = 150  # per suggestion asked for while typing; an unfinished fill gives way
     rewrite_deadline_ms: int = 10000  # per rewrite or hole fill (the user asked and waits for it)
     line_budget: int | None = None  # hole slots for one-line holes; None: the checkpoint's default
     block_budget: int | None = None  # hole slots per canvas for block holes; None: checkpoint default
-    sampler: SamplerSettings = field(default_factory=SamplerSettings)
+    sampler: SamplerConfig = field(default_factory=SamplerConfig)  # the one sampler config, camelCase keys
     candidates: int = 3  # suggestions for invoked requests and completion lists
     enabled_languages: list[str] = field(default_factory=lambda: ["*"])  # LSP languageIds; "*": all
     log_file: str | None = None  # also log there (logs never go to stdout)
@@ -61,11 +49,6 @@ class Settings:
 
     def enabled_for(self, language_id: str) -> bool:
         return "*" in self.enabled_languages or language_id in self.enabled_languages
-
-
-def camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
 
 
 def type_ok(value: Any, hint: Any) -> bool:
@@ -122,12 +105,12 @@ def merge(cls: type[Any], base: Any, raw: Any, path: str, errors: list[str]) -> 
 def check(s: Settings) -> list[tuple[str, str]]:
     """(camelCase key, problem) for values of the right type but out of range."""
     p: list[tuple[str, str]] = []
-    sm = s.sampler
     rules: list[tuple[bool, str, str]] = [
         (s.device.split(":")[0] in DEVICES, "device", f"one of {', '.join(DEVICES)}"),
         (s.dtype in DTYPES, "dtype", f"one of {', '.join(DTYPES)}"),
         (s.quantization in QUANTIZATIONS, "quantization", "null, \"4bit\" or \"8bit\""),
         (1 <= s.deadline_ms <= 600_000, "deadlineMs", "between 1 and 600000"),
+        (1 <= s.typing_deadline_ms <= 600_000, "typingDeadlineMs", "between 1 and 600000"),
         (1 <= s.rewrite_deadline_ms <= 600_000, "rewriteDeadlineMs", "between 1 and 600000"),
         (s.line_budget is None or 1 <= s.line_budget <= 256, "lineBudget", "between 1 and 256"),
         (s.block_budget is None or 1 <= s.block_budget <= 256, "blockBudget", "between 1 and 256"),
@@ -135,23 +118,19 @@ def check(s: Settings) -> list[tuple[str, str]]:
         (0 <= s.workspace_index_max_files <= 100_000, "workspaceIndexMaxFiles", "between 0 and 100000"),
         (s.draft_policy in DRAFT_POLICIES, "draftPolicy", f"one of {', '.join(DRAFT_POLICIES)}"),
         (0.0 <= s.rewrite_strength <= 1.0, "rewriteStrength", "between 0 and 1"),
-        (sm.rule in COMMIT_RULES, "sampler.rule", f"one of {', '.join(COMMIT_RULES)}"),
-        (0.0 <= sm.threshold <= 1.0, "sampler.threshold", "between 0 and 1"),
-        (0.0 <= sm.temperature <= 10.0, "sampler.temperature", "between 0 and 10"),
-        (0.0 < sm.top_p <= 1.0, "sampler.topP", "above 0 and at most 1"),
-        (0.0 <= sm.remask_below < 1.0, "sampler.remaskBelow", "at least 0 and below 1"),
-        (1 <= sm.max_steps <= 4096, "sampler.maxSteps", "between 1 and 4096"),
     ]
     for ok, key, want in rules:
         if not ok:
             p.append((key, f"must be {want}"))
+    # The sampler's ranges live with its fields (diffill.model.sampler_config).
+    p += [(f"sampler.{camel(name)}", f"must be {want}") for name, want in problems(s.sampler)]
     return p
 
 
 def reset(s: Settings, key: str, previous: Settings) -> Settings:
     """S with the field named by a (dotted) camelCase key taken from previous."""
     if key.startswith("sampler."):
-        name = {camel(f.name): f.name for f in dataclasses.fields(SamplerSettings)}[key[8:]]
+        name = {camel(f.name): f.name for f in dataclasses.fields(SamplerConfig)}[key[8:]]
         sampler = dataclasses.replace(s.sampler, **{name: getattr(previous.sampler, name)})
         return dataclasses.replace(s, sampler=sampler)
     name = {camel(f.name): f.name for f in dataclasses.fields(Settings)}[key]

@@ -53,7 +53,7 @@ def suggestion_request(text: str, offset: int, language: str | None, plan: HoleP
         max_blocks=MAX_BLOCKS_INVOKED if trigger is Trigger.INVOKED else 1,
         draft_policy=settings.draft_policy,
         extra_drafts=extra_drafts,
-        sampler=settings.sampler.config(),
+        sampler=settings.sampler,
     )
 
 
@@ -62,7 +62,7 @@ def rewrite_request(text: str, start: int, end: int, language: str | None, n: in
     """strength: the request's own rewrite strength; None takes the `rewriteStrength` setting."""
     return FillRequest(text=text, start=start, end=end, language=language, n=n,
                        strength=settings.rewrite_strength if strength is None else strength,
-                       sampler=settings.sampler.config())
+                       sampler=settings.sampler)
 
 
 def fit(req: FillRequest, engine: InfillEngine) -> FillRequest:

@@ -103,6 +103,7 @@ class StatsResult:
     index_docs: int = 0  # documents indexed (open documents and workspace files)
     index_accepted: int = 0  # accepted suggestions kept as drafts
     index_mb: float = 0.0  # approximate memory of its texts and windows
+    gave_way: int = 0  # typed fills dropped: the typing budget ran out while denoising
 
 
 @attrs.define

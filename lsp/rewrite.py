@@ -7,17 +7,19 @@ as a versioned edit so the client refuses it if the document changed meanwhile.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 
-from diffill.infill.api import StopSignal
+from diffill.infill.api import FillResult, StopSignal
 from diffill.infill.markers import DEFAULT_MARKER, Edit, fill_markers
 
 from . import fills, items
 from .documents import Document
 from .messages import RewriteRangeParams, RewriteRangeResult
+from .worker import LONG
 
 if TYPE_CHECKING:
     from diffill.infill.engine import InfillEngine
@@ -25,6 +27,31 @@ if TYPE_CHECKING:
     from .server import DiffillServer
 
 MAX_N = 8
+
+
+def fit_to_range(new: str, old: str) -> str:
+    """A rewrite shaped like the text it replaces.
+
+    A one-line range gets one line back, and the new text ends in exactly the line breaks the
+    old one did (no added blank lines).
+    """
+    old_body = old.rstrip("\r\n")
+    body = new.rstrip("\r\n")
+    if "\n" not in old_body:
+        body = body.split("\n", 1)[0].rstrip("\r")
+    return body + old[len(old_body):]
+
+
+def fitted(result: FillResult, old: str) -> FillResult:
+    """The result with every candidate fitted to the range; candidates that became equal merge."""
+    seen: set[str] = set()
+    candidates = []
+    for c in result.candidates:
+        text = fit_to_range(c.text, old)
+        if text not in seen:
+            seen.add(text)
+            candidates.append(replace(c, text=text))
+    return replace(result, candidates=candidates)
 
 
 def current(ls: DiffillServer, uri: str, version: int) -> Document | None:
@@ -51,7 +78,7 @@ async def rewrite_range(ls: DiffillServer, params: RewriteRangeParams) -> Rewrit
     req = fills.rewrite_request(doc.text, start, end, doc.language, n, ls.settings, strength)
     try:
         result = await ls.worker.run(f"rewrite:{doc.uri}", lambda engine, stop: fills.fill(engine, req, stop),
-                                     ls.settings.rewrite_deadline_ms)
+                                     ls.settings.rewrite_deadline_ms, LONG)
     except ValueError as exc:  # e.g. a partial rewrite of a range longer than one canvas
         raise JsonRpcInvalidParams(str(exc)) from exc
     if result is None:
@@ -59,7 +86,7 @@ async def rewrite_range(ls: DiffillServer, params: RewriteRangeParams) -> Rewrit
     ls.stats.add(result)
     if current(ls, doc.uri, version) is not doc:
         return items.empty_rewrite(version)
-    return items.rewrite_result(doc, version, result, ls.encoding)
+    return items.rewrite_result(doc, version, fitted(result, doc.text[start:end]), ls.encoding)
 
 
 async def apply_edit(ls: DiffillServer, edit: types.WorkspaceEdit, label: str) -> bool:
@@ -97,10 +124,10 @@ async def apply_hole_fills(ls: DiffillServer, uri: str, version: int) -> bool:
 
     def fill_all(engine: InfillEngine, stop: StopSignal) -> list[Edit]:
         return fill_markers(engine, text, DEFAULT_MARKER, language=language,
-                            sampler=settings.sampler.config(), draft_policy=settings.draft_policy,
+                            sampler=settings.sampler, draft_policy=settings.draft_policy,
                             drafts=drafts, stop=stop, seconds_each=settings.rewrite_deadline_ms / 1000)
 
-    edits = await ls.worker.run(f"holes:{uri}", fill_all, settings.rewrite_deadline_ms)
+    edits = await ls.worker.run(f"holes:{uri}", fill_all, settings.rewrite_deadline_ms, LONG)
     if edits is None or current(ls, uri, version) is not doc:
         return False
     return await apply_edit(ls, items.document_edit(doc, version, edits, ls.encoding), "Fill diffill holes")

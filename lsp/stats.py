@@ -42,6 +42,7 @@ class FillStats:
         self._lock = threading.Lock()
         self.results: deque[FillResult] = deque(maxlen=keep)
         self.continued = 0
+        self.gave_way = 0  # typed fills dropped because the budget ran out mid-denoising
         self._cancelled_before = 0  # the worker's count at the last reset
 
     def add(self, result: FillResult) -> None:
@@ -54,10 +55,12 @@ class FillStats:
         with self._lock:
             results = list(self.results)
             continued = self.continued
+            gave_way = self.gave_way
             cancelled_since = cancelled - self._cancelled_before
             if reset:
                 self.results.clear()
                 self.continued = 0
+                self.gave_way = 0
                 self._cancelled_before = cancelled
         ran = [r for r in results if not r.cached]
         ms = [r.ms for r in ran]
@@ -66,6 +69,7 @@ class FillStats:
             fills=len(results),
             cancelled=cancelled_since,
             continued=continued,
+            gave_way=gave_way,
             cached=len(results) - len(ran),
             engine_ms_p50=round(percentile(ms, 0.5), 1),
             engine_ms_p95=round(percentile(ms, 0.95), 1),

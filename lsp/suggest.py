@@ -3,6 +3,10 @@
 Anything that cannot be answered now (model not ready, unknown document, a position that is
 not in the document, a language that is switched off, a superseded or late request, an
 edit while the engine ran) is answered empty, never with an error.
+
+Budgets per trigger: what the editor asks for while the user types gets `typingDeadlineMs`
+and gives way when the model cannot finish inside it (no rough, hurried fill is shown); what
+the user asked for gets `deadlineMs` and, past it, the fill as it stands.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from diffill.infill.syntax import plan_hole
 from . import fills, items
 from .documents import Document
 from .fills import Trigger
+from .worker import ASKED, TYPED
 
 if TYPE_CHECKING:
     from .server import DiffillServer
@@ -30,20 +35,28 @@ def locate(ls: DiffillServer, uri: str, position: types.Position) -> tuple[Docum
     return None if offset is None else (doc, offset)
 
 
-async def fills_at(ls: DiffillServer, doc: Document, offset: int, trigger: Trigger) -> list[str] | None:
-    """Candidate fills best first; None when superseded, late, stale or the model is not ready."""
+async def fills_at(ls: DiffillServer, doc: Document, offset: int, trigger: Trigger,
+                   typing: bool = True) -> list[str] | None:
+    """Candidate fills best first; None when superseded, late, stale or the model is not ready.
+
+    typing: the editor asked on its own while the user types (the typing budget applies).
+    """
     if not ls.worker.ready:
         return None
     text, version = doc.text, doc.version
     plan = plan_hole(text, offset, doc.language, doc.tree)
-    drafts = ls.drafts.lookup(doc.uri, text, offset) if fills.single_line(plan, trigger) else ()
+    drafts = await ls.drafts.lookup(doc.uri, text, offset) if fills.single_line(plan, trigger) else ()
     req = fills.suggestion_request(text, offset, doc.language, plan, trigger, ls.settings, drafts)
     key = f"{'completion' if trigger is Trigger.COMPLETION else 'inline'}:{doc.uri}"
-    result = await ls.worker.run(key, lambda engine, stop: fills.fill(engine, req, stop),
-                                 ls.settings.deadline_ms)
+    budget = ls.settings.typing_deadline_ms if typing else ls.settings.deadline_ms
+    result = await ls.worker.run(key, lambda engine, stop: fills.fill(engine, req, stop), budget,
+                                 TYPED if typing else ASKED)
     if result is None:
         return None
     ls.stats.add(result)
+    if typing and result.hurried:
+        ls.stats.gave_way += 1  # out of budget: nothing rather than a rough fill
+        return None
     if ls.documents.get(doc.uri) is not doc or doc.version != version:
         return None  # the document changed while the engine ran: the answer is for old text
     # Only what the engine finds worth showing: a wrong suggestion costs more than none.
@@ -72,7 +85,7 @@ async def inline(ls: DiffillServer, params: types.InlineCompletionParams) -> lis
         return items.inline_items(doc, offset, [rest], ls.encoding,
                                   acceptance_args(ls, doc, doc.text, offset, trigger, [rest]))
     text = doc.text
-    suggestions = await fills_at(ls, doc, offset, trigger)
+    suggestions = await fills_at(ls, doc, offset, trigger, typing=not invoked)
     if not suggestions:
         return []
     ls.continuation.remember(doc.uri, text, offset, suggestions[0])
@@ -82,7 +95,8 @@ async def inline(ls: DiffillServer, params: types.InlineCompletionParams) -> lis
 
 async def completion(ls: DiffillServer, params: types.CompletionParams) -> types.CompletionList:
     found = locate(ls, params.text_document.uri, params.position)
-    suggestions = await fills_at(ls, *found, Trigger.COMPLETION) if found is not None else None
+    typing = params.context is None or params.context.trigger_kind != types.CompletionTriggerKind.Invoked
+    suggestions = await fills_at(ls, *found, Trigger.COMPLETION, typing) if found is not None else None
     if found is None or not suggestions:
         return types.CompletionList(is_incomplete=True, items=[])
     # Incomplete: the next keystroke changes the context, so the client should ask again.

@@ -4,13 +4,17 @@ The model loads once, in this thread, when the server starts (and again only whe
 settings change). Requests are jobs keyed by document and purpose; the newest job for a key
 wins: submitting one sets the previous job's StopSignal, which the sampler checks between
 denoising steps, so a stale fill stops within one forward pass instead of finishing. Every
-job carries a deadline on the same signal. Handlers await jobs from the event loop.
+job carries a deadline on the same signal, counted from submission (queueing included).
+Waiting jobs run by priority, then in order: a typed suggestion never queues behind an
+invoked one or a rewrite that was submitted earlier (a running job is not preempted, but
+it stops at its own deadline). Handlers await jobs from the event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import itertools
 import logging
 import queue
 import threading
@@ -28,6 +32,7 @@ from .messages import BUSY, ERROR, LOADING, READY
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+TYPED, ASKED, LONG = 0, 1, 2  # job priorities: typed suggestions, invoked ones, rewrites and holes
 Loader = Callable[[], "InfillEngine"]
 StateCallback = Callable[[str, str | None], None]
 
@@ -37,6 +42,7 @@ class Job(Generic[T]):
     key: str  # newest job per key wins (e.g. "suggest:<uri>")
     run: Callable[[InfillEngine, StopSignal], T]
     stop: StopSignal
+    priority: int = ASKED  # lower runs first among waiting jobs
     future: concurrent.futures.Future[T | None] = field(default_factory=concurrent.futures.Future)
 
 
@@ -54,7 +60,9 @@ class EngineWorker:
         self.engine: InfillEngine | None = None
         self.state = LOADING
         self.cancelled = 0
-        self._queue: queue.SimpleQueue[Job[Any] | Load] = queue.SimpleQueue()
+        # (priority, order, item): loads first (-1), then jobs by priority, each in order.
+        self._queue: queue.PriorityQueue[tuple[int, int, Job[Any] | Load]] = queue.PriorityQueue()
+        self._order = itertools.count()
         self._latest: dict[str, Job[Any]] = {}
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._loop, name="diffill-engine", daemon=True)
@@ -66,24 +74,26 @@ class EngineWorker:
     def load(self, loader: Loader, label: str) -> None:
         """Queue a model (re)load; starts the thread on first use."""
         self._set_state(LOADING, label)
-        self._queue.put(Load(loader, label))
+        self._queue.put((-1, next(self._order), Load(loader, label)))
         if not self._thread.is_alive():
             self._thread.start()
 
-    def submit(self, key: str, run: Callable[[InfillEngine, StopSignal], T], deadline_ms: int) -> Job[T]:
+    def submit(self, key: str, run: Callable[[InfillEngine, StopSignal], T], deadline_ms: int,
+               priority: int = ASKED) -> Job[T]:
         stop = StopSignal(deadline=time.monotonic() + deadline_ms / 1000)
-        job: Job[T] = Job(key, run, stop)
+        job: Job[T] = Job(key, run, stop, priority)
         with self._lock:
             previous = self._latest.get(key)
             if previous is not None:
                 previous.stop.cancel.set()  # a newer request for the same document wins
             self._latest[key] = job
-        self._queue.put(job)
+        self._queue.put((priority, next(self._order), job))
         return job
 
-    async def run(self, key: str, run: Callable[[InfillEngine, StopSignal], T], deadline_ms: int) -> T | None:
+    async def run(self, key: str, run: Callable[[InfillEngine, StopSignal], T], deadline_ms: int,
+                  priority: int = ASKED) -> T | None:
         """Submit and await a job; None when it was superseded, cancelled or out of time."""
-        job = self.submit(key, run, deadline_ms)
+        job = self.submit(key, run, deadline_ms, priority)
         try:
             return await asyncio.wrap_future(job.future)
         except asyncio.CancelledError:
@@ -102,7 +112,7 @@ class EngineWorker:
 
     def _loop(self) -> None:
         while True:
-            item = self._queue.get()
+            _, _, item = self._queue.get()
             if isinstance(item, Load):
                 self._load(item)
                 continue

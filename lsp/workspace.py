@@ -4,15 +4,19 @@ One DraftIndex per server, fed by open documents, a background scan of the works
 source files (scan.py) and accepted suggestions (the `diffill.accepted` command). An edit
 only marks its document; the document is re-indexed when a request comes for another one
 (a document's own drafts come from its buffer, so its index entry can wait), which keeps
-typing cheap. Closed documents stay indexed when they are files of the workspace.
+typing cheap. Re-indexing runs in a background thread, never on the event loop: the request
+that queued it awaits it (the loop serves other messages meanwhile), at most INDEX_WAIT_S.
+Closed documents stay indexed when they are files of the workspace.
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import itertools
 import logging
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +30,7 @@ from .scan import WorkspaceScan
 
 log = logging.getLogger(__name__)
 SHOWN = 64  # suggestions remembered for the acceptance command
+INDEX_WAIT_S = 0.25  # a request waits this long at most for the re-indexing it queued
 
 
 def doc_key(uri: str) -> str:
@@ -54,6 +59,9 @@ class WorkspaceDrafts:
         self._shown: OrderedDict[int, tuple[str, list[str]]] = OrderedDict()  # id -> (before, fills)
         self._ids = itertools.count(1)
         self._scan: WorkspaceScan | None = None
+        # One thread, so updates apply in the order they were queued.
+        self._indexer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="diffill-index")
+        self._last: concurrent.futures.Future[Any] | None = None  # the last job queued
 
     def configure(self, enabled: bool, max_files: int, open_docs: Iterable[Document]) -> None:
         """Switch on (start the scan, index open documents) or off (drop everything)."""
@@ -84,30 +92,58 @@ class WorkspaceDrafts:
         key = doc_key(uri)
         doc = self._dirty.pop(key, None)
         if not self.in_workspace(key):
-            self.index.remove(key)
+            self._queue(self.index.remove, key)
         elif doc is not None:
-            self.index.update(key, doc.text)
+            self._queue(self.index.update, key, doc.text)
 
     def in_workspace(self, key: str) -> bool:
         path = Path(key)
         return path.is_absolute() and any(path.is_relative_to(root) for root in self.roots)
 
-    def lookup(self, uri: str, text: str, offset: int) -> tuple[str, ...]:
+    async def lookup(self, uri: str, text: str, offset: int) -> tuple[str, ...]:
         """Drafts from other documents for a cursor at offset in text (the document at uri)."""
-        lookup = self.lookup_for(uri)
-        return () if lookup is None else lookup(text, offset)
+        if not self.enabled:
+            return ()
+        key = doc_key(uri)
+        pending = self._reindex_others(key)
+        if pending is not None:
+            try:
+                await asyncio.wait_for(asyncio.wrap_future(pending), INDEX_WAIT_S)
+            except TimeoutError:
+                log.info("re-indexing took over %.2f s; drafts from the index as it stands", INDEX_WAIT_S)
+        return index_lookup(self.index, key)(text, offset)
 
     def lookup_for(self, uri: str) -> DraftLookup | None:
         """A lookup for the engine thread (hole fills in uri), or None when indexing is off.
 
-        Edited documents are indexed now, on the event loop; the index itself is thread-safe.
+        The first call waits (in the engine thread) for the re-indexing queued here.
         """
         if not self.enabled:
             return None
         key = doc_key(uri)
+        pending = self._reindex_others(key)
+        lookup = index_lookup(self.index, key)
+
+        def after_reindex(text: str, offset: int) -> tuple[str, ...]:
+            if pending is not None:
+                concurrent.futures.wait([pending], INDEX_WAIT_S)
+            return lookup(text, offset)
+
+        return after_reindex
+
+    def _reindex_others(self, key: str) -> concurrent.futures.Future[Any] | None:
+        """Queue every edited document but key for re-indexing; the last job if unfinished."""
         for other in [k for k in self._dirty if k != key]:
-            self.index.update(other, self._dirty.pop(other).text)
-        return index_lookup(self.index, key)
+            self._queue(self.index.update, other, self._dirty.pop(other).text)
+        last = self._last
+        return last if last is not None and not last.done() else None
+
+    def _queue(self, fn: Callable[..., object], *args: str) -> None:
+        self._last = self._indexer.submit(fn, *args)
+
+    def settle(self, timeout: float | None = None) -> None:
+        """Wait until the queued re-indexing is done (tests, benchmarks)."""
+        self._indexer.submit(lambda: None).result(timeout)
 
     def shown(self, text: str, offset: int, fills: list[str]) -> int | None:
         """Remember suggestions shown at offset; the id goes into the acceptance command."""
@@ -133,3 +169,4 @@ class WorkspaceDrafts:
     def stop(self) -> None:
         if self._scan is not None:
             self._scan.stop()
+        self._indexer.shutdown(wait=False, cancel_futures=True)

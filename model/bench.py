@@ -7,8 +7,10 @@ Only the encoder runs over the whole canvas; the vocabulary head runs at the hol
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
+from collections.abc import Callable
 
 import torch
 
@@ -49,3 +51,68 @@ def size_table(vocab: int = 8192, canvas: int = 256) -> list[dict[str, object]]:
             "threads": torch.get_num_threads(),
         })
     return rows
+
+
+def runtime_table(canvas: int = 128, slots: int = 32, repeats: int = 30,
+                  compile_too: bool = False) -> list[dict[str, object]]:
+    """Forward latency of the shipped model on each runtime this machine has, 1 and 2 threads.
+
+    Rows: transformers' ModernBERT, the single-file forward (`model.modernbert`), its cached
+    step (only the hole slots through the layers), int8 dynamic quantization of its Linear
+    layers, and optionally torch.compile. Median wall and CPU milliseconds per forward; the
+    CPU figure is what a loaded machine cannot inflate much (one thread).
+    """
+    from .checkpoint import DEFAULT_CHECKPOINT, load_checkpoint
+    from .modernbert import ContextCache, ModernBertMaskedLM
+
+    hf, _, _ = load_checkpoint(DEFAULT_CHECKPOINT, "cpu")
+    native = ModernBertMaskedLM.from_folder(DEFAULT_CHECKPOINT)
+    int8 = torch.ao.quantization.quantize_dynamic(
+        ModernBertMaskedLM.from_folder(DEFAULT_CHECKPOINT), {torch.nn.Linear}, dtype=torch.qint8)
+    start = (canvas - slots) // 2
+    ids = torch.randint(5, hf.config.vocab_size, (1, canvas))
+    ids[:, start : start + slots] = 1
+    attention = torch.ones(1, canvas, dtype=torch.long)
+    positions = torch.arange(start, start + slots).unsqueeze(0)
+
+    def transformers_forward() -> None:
+        hidden = hf.model(input_ids=ids, attention_mask=attention).last_hidden_state
+        hf.decoder(hf.head(hidden[:, start : start + slots]))
+
+    cache = ContextCache(refresh_every=10**9)
+    runtimes: dict[str, Callable[[], object]] = {
+        "transformers": transformers_forward,
+        "native": lambda: native(ids, attention, positions),
+        "native_cached_step": lambda: native(ids, attention, positions, cache),
+        "native_int8": lambda: int8(ids, attention, positions),
+    }
+    if compile_too:
+        compiled = torch.compile(native)
+        runtimes["native_compiled"] = lambda: compiled(ids, attention, positions)
+    rows: list[dict[str, object]] = []
+    threads_before = torch.get_num_threads()
+    try:
+        with torch.no_grad():
+            native(ids, attention, positions, cache)  # fills the cache
+            for threads in (1, 2):
+                torch.set_num_threads(threads)
+                for name, fn in runtimes.items():
+                    wall, cpu = timed(fn, repeats)
+                    rows.append({"runtime": name, "threads": threads, "canvas": canvas, "slots": slots,
+                                 "wall_ms_p50": wall, "cpu_ms_p50": cpu,
+                                 "load_average": round(os.getloadavg()[0], 2)})
+    finally:
+        torch.set_num_threads(threads_before)
+    return rows
+
+
+def timed(fn: Callable[[], object], repeats: int, warmup: int = 5) -> tuple[float, float]:
+    """Median wall and CPU milliseconds of fn."""
+    walls, cpus = [], []
+    for i in range(repeats + warmup):
+        w, c = time.perf_counter(), time.process_time()
+        fn()
+        if i >= warmup:
+            walls.append(time.perf_counter() - w)
+            cpus.append(time.process_time() - c)
+    return round(statistics.median(walls) * 1000, 2), round(statistics.median(cpus) * 1000, 2)

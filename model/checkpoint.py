@@ -12,11 +12,10 @@ import json
 import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from tokenizers import Tokenizer
-from transformers import ModernBertConfig, ModernBertForMaskedLM
-from transformers.utils import logging as hf_logging
 
 from .errors import CheckpointError
 from .paths import DEFAULT_CHECKPOINT
@@ -26,6 +25,9 @@ __all__ = [
     "DEFAULT_CHECKPOINT", "CheckpointError", "DenoiserMeta", "ModelSize", "count_parameters",
     "lineage_totals", "load_checkpoint", "new_model", "save_checkpoint",
 ]
+if TYPE_CHECKING:  # transformers takes seconds to import: loaded where a function needs it
+    from transformers import ModernBertForMaskedLM
+
 REQUIRED_FILES = ("config.json", "model.safetensors", "tokenizer.json", "diffill.json")
 
 
@@ -76,6 +78,8 @@ class ModelSize:
 
 
 def new_model(vocab_size: int, size: ModelSize, max_positions: int) -> ModernBertForMaskedLM:
+    from transformers import ModernBertConfig, ModernBertForMaskedLM
+
     cfg = ModernBertConfig(
         vocab_size=vocab_size,
         hidden_size=size.hidden,
@@ -143,6 +147,9 @@ def load_checkpoint(
     path: Path, device: str = "cpu"
 ) -> tuple[ModernBertForMaskedLM, Tokenizer, DenoiserMeta]:
     """Load weights (safetensors only), tokenizer and metadata, with clear errors."""
+    from transformers import ModernBertForMaskedLM
+    from transformers.utils import logging as hf_logging
+
     check_folder(path)
     # stdout/stderr belong to the caller (the LSP transport, a CLI's output): no progress bars.
     hf_logging.disable_progress_bar()

@@ -15,12 +15,16 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import torch
 from tokenizers import Tokenizer
 
-from .checkpoint import DEFAULT_CHECKPOINT, DenoiserMeta, load_checkpoint
+from .checkpoint import DEFAULT_CHECKPOINT, DenoiserMeta, check_folder, load_checkpoint, load_meta
+from .errors import CheckpointError
+from .modernbert import ContextCache, ModernBertMaskedLM
+from .sampler_config import SamplerConfig
+from .tokenizer import load_tokenizer
 
 
 @dataclass(frozen=True)
@@ -51,21 +55,24 @@ class Denoiser(Protocol):
         ...
 
 
+class CachingDenoiser(Denoiser, Protocol):
+    """A denoiser that reuses the fixed tokens' keys and values between denoising steps."""
+
+    def context_cache(self, refresh_every: int) -> Any | None:
+        """A fresh cache for one denoising loop; None when caching is off."""
+        ...
+
+    def logits(
+        self, canvas: torch.Tensor, attention: torch.Tensor, positions: torch.Tensor,
+        cache: Any | None = None,
+    ) -> torch.Tensor:
+        """As Denoiser.logits; with a cache, a step may recompute only the slots at positions."""
+        ...
+
+
 # A denoiser whose family needs its own step loop (uniform-state noise, holes that grow and
 # shrink) also defines `sample`; `infill.sampler.denoise` then hands the whole loop to it.
-# These plain types exist because model/ never imports infill/.
-
-
-@dataclass(frozen=True)
-class LoopConfig:
-    """The sampler knobs a self-sampling denoiser receives (mirror of infill's SamplerConfig)."""
-
-    rule: str = "confidence"  # confidence | margin | entropy (families may use their own rule)
-    threshold: float = 0.9  # commit every open slot scoring at least this (>= 1 per step)
-    temperature: float = 0.0  # 0: greedy; families with their own schedule ignore it
-    top_p: float = 1.0  # nucleus size when sampling
-    max_steps: int = 64  # hard cap on forward passes per canvas
-    seed: int = 0  # sampling seed
+# They receive the same SamplerConfig and read the fields their loop uses.
 
 
 @dataclass
@@ -89,7 +96,7 @@ class LoopDenoiser(Denoiser, Protocol):
 
     def sample(
         self, canvas: torch.Tensor, attention: torch.Tensor, slot_positions: list[int],
-        cfg: LoopConfig, poll: Poll, allowed_first: torch.Tensor | None,
+        cfg: SamplerConfig, poll: Poll, allowed_first: torch.Tensor | None,
     ) -> LoopResult:
         """Fill the slots of canvas (N, T); writes the fill back into canvas where it fits."""
         ...
@@ -130,20 +137,36 @@ def pick_device(device: str) -> str:
 class MaskedLMDenoiser:
     """The shipped default: a ModernBERT masked LM trained with masked diffusion.
 
+    Runs on `model.modernbert` (one readable file, no transformers import: start-up in a
+    fraction of the time) unless `forward="transformers"` or DIFFILL_FORWARD=transformers asks
+    for transformers' implementation; both load the same safetensors and give the same logits.
     Computes the vocabulary projection only at the requested positions: the head is the
-    largest single cost of a small model's forward pass over a 256-token canvas.
+    largest single cost of a small model's forward pass. The native forward also keeps the
+    fixed tokens' keys and values between denoising steps (`context_cache`).
     """
 
     noise = "mask"
     logit_shift = 0
 
     def __init__(
-        self, path: Path | None = None, device: str = "auto", dtype: str = "auto"
+        self, path: Path | None = None, device: str = "auto", dtype: str = "auto",
+        forward: str | None = None,
     ) -> None:
         self.path = path or DEFAULT_CHECKPOINT
         self.device = pick_device(device)
-        model, tok, meta = load_checkpoint(self.path, self.device)
-        self.model = model
+        self.forward_name = forward or os.environ.get("DIFFILL_FORWARD") or "native"
+        if self.forward_name not in FORWARDS:
+            raise CheckpointError(f"forward must be one of {', '.join(FORWARDS)}, not {self.forward_name!r}")
+        threads = os.environ.get("DIFFILL_THREADS")
+        if threads:
+            torch.set_num_threads(int(threads))
+        self.native: ModernBertMaskedLM | None = None
+        self.model: Any = None
+        if self.forward_name == "native":
+            self.native, tok, meta = load_native(self.path)
+            self.native.to(self.device)
+        else:
+            self.model, tok, meta = load_checkpoint(self.path, self.device)
         self.tokenizer = tok
         self.meta: DenoiserMeta = meta
         self.autocast_dtype = pick_dtype(self.device, dtype)
@@ -152,25 +175,51 @@ class MaskedLMDenoiser:
         self.line_budget = meta.line_budget
         self.block_budget = meta.block_budget
         self.forbidden: tuple[int, ...] = (meta.pad_id, meta.mask_id, meta.bos_id, meta.eos_id)
-        threads = os.environ.get("DIFFILL_THREADS")
-        if threads:
-            torch.set_num_threads(int(threads))
+
+    def context_cache(self, refresh_every: int) -> ContextCache | None:
+        """A step cache for one denoising loop (None: this forward has none, or it is off)."""
+        return ContextCache(refresh_every) if self.native is not None and refresh_every > 1 else None
 
     @torch.no_grad()  # not inference_mode: callers edit the returned logits in place
     def logits(
-        self, canvas: torch.Tensor, attention: torch.Tensor, positions: torch.Tensor
+        self, canvas: torch.Tensor, attention: torch.Tensor, positions: torch.Tensor,
+        cache: ContextCache | None = None,
     ) -> torch.Tensor:
         canvas = canvas.to(self.device)
         attention = attention.to(self.device)
         positions = positions.to(self.device)
         use_autocast = self.autocast_dtype != torch.float32
         with torch.autocast(self.device, dtype=self.autocast_dtype, enabled=use_autocast):
-            hidden = self.model.model(input_ids=canvas, attention_mask=attention).last_hidden_state
-            index = positions.unsqueeze(-1).expand(-1, -1, hidden.shape[-1])  # (B, K, D)
-            picked = torch.gather(hidden, 1, index)
-            out = self.model.decoder(self.model.head(picked))  # (B, K, V)
+            if self.native is not None:
+                out = self.native(canvas, attention, positions, cache)
+            else:
+                hidden = self.model.model(input_ids=canvas, attention_mask=attention).last_hidden_state
+                index = positions.unsqueeze(-1).expand(-1, -1, hidden.shape[-1])  # (B, K, D)
+                picked = torch.gather(hidden, 1, index)
+                out = self.model.decoder(self.model.head(picked))  # (B, K, V)
         return out.float().cpu()  # the sampler indexes logits with CPU tensors
 
 
-def load_default(device: str = "auto", dtype: str = "auto") -> MaskedLMDenoiser:
-    return MaskedLMDenoiser(None, device, dtype)
+FORWARDS = ("native", "transformers")
+
+
+def load_native(path: Path) -> tuple[ModernBertMaskedLM, Tokenizer, DenoiserMeta]:
+    """The single-file model, tokenizer and metadata, with the checks `load_checkpoint` makes."""
+    check_folder(path)
+    meta = load_meta(path)
+    try:
+        tok = load_tokenizer(path / "tokenizer.json")
+    except Exception as exc:  # tokenizers raises a bare Exception on bad JSON
+        raise CheckpointError(f"{path / 'tokenizer.json'} is unreadable: {exc}") from exc
+    try:
+        model = ModernBertMaskedLM.from_folder(path)
+    except Exception as exc:  # corrupt safetensors or config surface as many types
+        raise CheckpointError(f"weights in {path} could not be loaded: {exc}") from exc
+    if model.cfg.vocab_size != tok.get_vocab_size():
+        raise CheckpointError(
+            f"{path}: model vocabulary {model.cfg.vocab_size} != tokenizer {tok.get_vocab_size()}")
+    return model, tok, meta
+
+
+def load_default(device: str = "auto", dtype: str = "auto", forward: str | None = None) -> MaskedLMDenoiser:
+    return MaskedLMDenoiser(None, device, dtype, forward)

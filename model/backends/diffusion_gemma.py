@@ -33,8 +33,9 @@ from typing import Any
 
 import torch
 
-from ..denoiser import LoopConfig, LoopResult, Poll, SpecialIds
+from ..denoiser import LoopResult, Poll, SpecialIds
 from ..errors import CheckpointError
+from ..sampler_config import SamplerConfig
 from .common import (
     MASK_NAMES,
     HFDenoiser,
@@ -188,7 +189,7 @@ class DiffusionGemmaDenoiser(HFDenoiser):
     @torch.no_grad()
     def sample(
         self, canvas: torch.Tensor, attention: torch.Tensor, slot_positions: list[int],
-        cfg: LoopConfig, poll: Poll, allowed_first: torch.Tensor | None,
+        cfg: SamplerConfig, poll: Poll, allowed_first: torch.Tensor | None,
     ) -> LoopResult:
         """Fill the slots of every row; rows of equal length run as one batch."""
         start, k = slot_positions[0], len(slot_positions)
@@ -216,7 +217,7 @@ class DiffusionGemmaDenoiser(HFDenoiser):
                           hurried=bool(state["hurried"]))
 
     def fill_hole(
-        self, sub: torch.Tensor, start: int, k: int, cfg: LoopConfig, poll: Poll,
+        self, sub: torch.Tensor, start: int, k: int, cfg: SamplerConfig, poll: Poll,
         allowed_first: torch.Tensor | None, gen: torch.Generator, state: dict[str, Any],
     ) -> tuple[torch.Tensor | None, torch.Tensor]:
         """Tokens (B, k) and log-probabilities (B,) of rows sub (B, T) sharing one length."""
@@ -252,7 +253,7 @@ class DiffusionGemmaDenoiser(HFDenoiser):
 
     def denoise_canvas(
         self, init: torch.Tensor, fixed: torch.Tensor, cache: Any, start: int,
-        allowed_first: torch.Tensor | None, cfg: LoopConfig, poll: Poll, gen: torch.Generator,
+        allowed_first: torch.Tensor | None, cfg: SamplerConfig, poll: Poll, gen: torch.Generator,
         state: dict[str, Any],
     ) -> tuple[torch.Tensor, torch.Tensor] | None:
         """One canvas: slots init (B, c) (mask ids are open) then fixed (B, F). None: cancelled."""

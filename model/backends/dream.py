@@ -26,7 +26,8 @@ from typing import Any
 import torch
 from transformers import Qwen2ForCausalLM
 
-from ..denoiser import LoopConfig, LoopResult, Poll, SpecialIds
+from ..denoiser import LoopResult, Poll, SpecialIds
+from ..sampler_config import SamplerConfig
 from .common import (
     BOS_NAMES,
     EOS_NAMES,
@@ -152,7 +153,7 @@ class DreamOnDenoiser(DreamDenoiser):
     @torch.no_grad()
     def sample(
         self, canvas: torch.Tensor, attention: torch.Tensor, slot_positions: list[int],
-        cfg: LoopConfig, poll: Poll, allowed_first: torch.Tensor | None,
+        cfg: SamplerConfig, poll: Poll, allowed_first: torch.Tensor | None,
     ) -> LoopResult:
         """Fill each row's hole; the hole may end up shorter or longer than its slots.
 
@@ -186,7 +187,7 @@ class DreamOnDenoiser(DreamDenoiser):
         return LoopResult(rows, logprobs, steps, committed, hurried=hurried)
 
     def _fill_row(
-        self, prefix: list[int], hole: list[int], suffix: list[int], max_len: int, cfg: LoopConfig,
+        self, prefix: list[int], hole: list[int], suffix: list[int], max_len: int, cfg: SamplerConfig,
         poll: Poll, allowed_first: torch.Tensor | None, gen: torch.Generator, steps_before: int,
     ) -> tuple[list[int], float, int, int, bool] | None:
         """(hole, log-probability, steps, commits, hurried) for one row; None when cancelled."""

@@ -106,6 +106,20 @@ def test_rewrite_range_returns_multiline_edits(server: Session) -> None:
     assert result.steps >= 1 and result.ms > 0
 
 
+def test_rewriting_one_line_returns_one_line(server: Session) -> None:
+    uri = server.open(CODE)
+    doc = types.VersionedTextDocumentIdentifier(uri=uri, version=1)
+    # The line without its line break, then with it (a whole-line selection).
+    for end, tail in ((pos(4, 16), ""), (pos(5, 0), "\n")):
+        rng = types.Range(start=pos(4, 0), end=end)
+        result = server.run(server.client.rewrite_range_async(RewriteRangeParams(
+            text_document=doc, range=rng, n=3)))
+        assert result.edits
+        for edit in result.edits:
+            assert edit.new_text.count("\n") == len(tail), edit.new_text
+            assert edit.new_text.endswith(tail) and not edit.new_text.endswith("\n\n")
+
+
 def test_rewrite_strength_zero_keeps_the_range_and_bad_strength_is_an_error(server: Session) -> None:
     uri = server.open(CODE)
     rng = types.Range(start=pos(8, 11), end=pos(8, 16))  # "a - b"

@@ -39,7 +39,7 @@ from diffill.model.backends.diffusion_gemma import DiffusionGemmaDenoiser, cache
 from diffill.model.backends.dream import DreamDenoiser, DreamOnDenoiser, DreamQwen2
 from diffill.model.backends.llada import LLaDADenoiser
 from diffill.model.backends.masked_lm import HFMaskedLMDenoiser
-from diffill.model.denoiser import LoopConfig, SpecialIds
+from diffill.model.denoiser import SpecialIds
 from diffill.model.errors import CheckpointError
 from diffill.model.paths import DEFAULT_CHECKPOINT
 from diffill.model.tokenizer import load_tokenizer
@@ -620,9 +620,3 @@ def test_server_settings_and_loader(modernbert_folder):
     engine = engine_loader(Settings(model_path=str(modernbert_folder), device="cpu", dtype="fp32"))()
     assert isinstance(engine.denoiser, HFMaskedLMDenoiser)
 
-
-def test_loop_config_mirrors_sampler_config():
-    # Re-masking, the null tail and the stutter guard belong to diffill's own step loop.
-    own_loop = {"remask_below", "max_remasks", "null_tail", "stutter_guard"}
-    names = {f for f in SamplerConfig.__dataclass_fields__} - own_loop
-    assert names == set(LoopConfig.__dataclass_fields__)

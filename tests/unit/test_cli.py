@@ -119,6 +119,13 @@ def test_range_rewrite_strength(tmp_path: Path, capsys):
     assert "--strength" in capsys.readouterr().err
 
 
+def test_zero_candidates_is_an_input_error(tmp_path: Path, capsys):
+    f = tmp_path / "a.py"
+    f.write_text("def add(a, b):\n    return a + b\n")
+    assert main(["fill", str(f), "--at", "2:12", "--n", "0"]) == 2
+    assert "--n" in capsys.readouterr().err
+
+
 def write_tasks(path: Path, n: int) -> None:
     rows = [{"task_id": f"t/{i}", "prompt": f"def f{i}(x):\n    return ", "suffix": "\n",
              "canonical_solution": "x"} for i in range(n)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from lsprotocol import types
@@ -88,20 +89,43 @@ def enabled(drafts: WorkspaceDrafts, docs: list[Document] | None = None) -> Work
     return drafts
 
 
+def ask(drafts: WorkspaceDrafts, uri: str, text: str, offset: int) -> tuple[str, ...]:
+    """A lookup as a request makes it (it awaits the re-indexing it queued)."""
+    return asyncio.run(drafts.lookup(uri, text, offset))
+
+
 def test_open_documents_are_indexed_when_another_document_asks():
     drafts = enabled(WorkspaceDrafts())
     helper = document("untitled:helper", HELPER)
     here = document("untitled:here", CURSOR + "\n")
     drafts.changed(helper)
     drafts.changed(here)
+    drafts.settle(30)
     assert drafts.index.stats().docs == 0  # edits only mark documents
-    assert drafts.lookup(here.uri, here.text, len(CURSOR)) == ("buffer, seed=0x5EED)",)
+    assert ask(drafts, here.uri, here.text, len(CURSOR)) == ("buffer, seed=0x5EED)",)
     assert "untitled:here" not in drafts.index  # the asking document waits
     helper.text = HELPER.replace("buffer, seed=0x5EED", "payload")
     drafts.changed(helper)
-    assert drafts.lookup(here.uri, here.text, len(CURSOR)) == ("payload)",)
+    assert ask(drafts, here.uri, here.text, len(CURSOR)) == ("payload)",)
     drafts.closed(helper.uri)  # not a workspace file: forgotten
-    assert drafts.lookup(here.uri, here.text, len(CURSOR)) == ()
+    assert ask(drafts, here.uri, here.text, len(CURSOR)) == ()
+
+
+def test_reindexing_happens_off_the_calling_thread():
+    import threading
+
+    drafts = enabled(WorkspaceDrafts())
+    seen: list[str] = []
+    update = drafts.index.update
+
+    def spy(key: str, text: str) -> None:
+        seen.append(threading.current_thread().name)
+        update(key, text)
+
+    drafts.index.update = spy  # type: ignore[method-assign]
+    drafts.changed(document("untitled:helper", HELPER))
+    assert ask(drafts, "untitled:here", CURSOR, len(CURSOR)) == ("buffer, seed=0x5EED)",)
+    assert seen and all(name.startswith("diffill-index") for name in seen)
 
 
 def test_closed_workspace_files_stay_indexed(tmp_path: Path):
@@ -111,7 +135,7 @@ def test_closed_workspace_files_stay_indexed(tmp_path: Path):
     helper = document((tmp_path / "helper.py").as_uri(), HELPER)
     drafts.changed(helper)
     drafts.closed(helper.uri)
-    assert drafts.lookup("untitled:x", CURSOR, len(CURSOR)) == ("buffer, seed=0x5EED)",)
+    assert ask(drafts, "untitled:x", CURSOR, len(CURSOR)) == ("buffer, seed=0x5EED)",)
     drafts.stop()
 
 
@@ -124,20 +148,20 @@ def test_accepted_suggestion_becomes_a_draft():
     assert not drafts.accepted({"shown": shown, "rank": 5})
     assert drafts.accepted({"shown": shown, "rank": 1, "uri": "untitled:a"})
     cursor = "def save(p):\n    handle = open_resource("
-    assert drafts.lookup("untitled:b", cursor, len(cursor)) == ("path, mode='rb')",)
+    assert ask(drafts, "untitled:b", cursor, len(cursor)) == ("path, mode='rb')",)
 
 
 def test_switching_the_index_off_drops_everything_and_on_reindexes_open_documents():
     helper = document("untitled:helper", HELPER)
     drafts = enabled(WorkspaceDrafts())
     drafts.changed(helper)
-    assert drafts.lookup("untitled:x", CURSOR, len(CURSOR))
+    assert ask(drafts, "untitled:x", CURSOR, len(CURSOR))
     drafts.configure(False, 2000, [helper])
-    assert drafts.lookup("untitled:x", CURSOR, len(CURSOR)) == ()
+    assert ask(drafts, "untitled:x", CURSOR, len(CURSOR)) == ()
     assert drafts.shown(CURSOR, len(CURSOR), ["x"]) is None
     assert drafts.index.stats().docs == 0
     drafts.configure(True, 2000, [helper])
-    assert drafts.lookup("untitled:x", CURSOR, len(CURSOR)) == ("buffer, seed=0x5EED)",)
+    assert ask(drafts, "untitled:x", CURSOR, len(CURSOR)) == ("buffer, seed=0x5EED)",)
 
 
 def test_acceptance_log_leaves_out_the_servers_own_arguments(tmp_path: Path):
