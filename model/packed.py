@@ -4,8 +4,9 @@ Layout of a packed folder (`diffill model pack`, or `diffill model corpus` by de
   meta.json         format, tokenizer sha256, vocabulary, token and document counts per split
   tokenizer.json    the tokenizer the ids belong to
   train.u16.xz      the train split: every file's ids followed by one separator (eos) id,
-  heldout.u16.xz    as little-endian uint16, bytes shuffled (all low bytes, then all high
-                    bytes: ~15% smaller under LZMA), LZMA-compressed (stdlib, no extra package)
+  heldout.u16.xz    as little-endian uint16, LZMA-compressed (stdlib, no extra package):
+                    0.57 bytes a token on this corpus (splitting low and high bytes into two
+                    planes first was measured 42% larger)
 
 `open_split` decompresses a split once into a user cache (~/.cache/diffill/packed, or a temp
 folder) and memory-maps it, so every data-loader worker shares the same pages.
@@ -35,16 +36,6 @@ SPLITS = ("train", "heldout")
 
 def is_packed(folder: Path) -> bool:
     return (folder / "meta.json").is_file() and (folder / "train.u16.xz").is_file()
-
-
-def shuffle_bytes(ids: np.ndarray) -> bytes:
-    raw = ids.astype("<u2").view(np.uint8).reshape(-1, 2)  # (N, 2): low, high
-    return raw.T.tobytes()
-
-
-def unshuffle_bytes(data: bytes) -> np.ndarray:
-    planes = np.frombuffer(data, dtype=np.uint8).reshape(2, -1)  # (2, N)
-    return np.ascontiguousarray(planes.T).view("<u2").reshape(-1)
 
 
 def encode_files(tok: Tokenizer, texts: Iterator[str], chunk: int = 512) -> np.ndarray:
@@ -83,7 +74,6 @@ def pack_corpus(
         "format": FORMAT,
         "dtype": "uint16",
         "byte_order": "little",
-        "byte_shuffle": True,
         "separator": SEPARATOR,
         "vocab": tok.get_vocab_size(),
         "tokenizer_sha256": hashlib.sha256(tokenizer.read_bytes()).hexdigest(),
@@ -94,7 +84,7 @@ def pack_corpus(
         if split == "train" and max_train_tokens is not None and len(ids) > max_train_tokens:
             cut = np.flatnonzero(ids[:max_train_tokens] == SEPARATOR)
             ids = ids[: int(cut[-1]) + 1] if len(cut) else ids[:max_train_tokens]
-        data = lzma.compress(shuffle_bytes(ids), preset=9 | lzma.PRESET_EXTREME)
+        data = lzma.compress(ids.astype("<u2").tobytes(), preset=9 | lzma.PRESET_EXTREME)
         name = f"{split}.u16.xz"
         (out / name).write_bytes(data)
         meta["splits"][split] = {  # type: ignore[index]
@@ -138,7 +128,8 @@ def open_split(folder: Path, split: str) -> np.ndarray:
     digest = info["raw_sha256"]
     target = cache_dir() / f"{split}-{digest[:16]}.u16"  # named by content: shared by copies
     if not target.exists() or target.stat().st_size != 2 * info["tokens"]:
-        ids = unshuffle_bytes(lzma.decompress((folder / info["file"]).read_bytes()))
+        raw = lzma.decompress((folder / info["file"]).read_bytes())
+        ids = np.frombuffer(raw, dtype="<u2")
         # Every rank may unpack at once: write a private file, then rename it into place.
         tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
         tmp.write_bytes(ids.astype("<u2").tobytes())

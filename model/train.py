@@ -266,7 +266,7 @@ def place(device: str) -> Placement:
     if kind == "auto":
         kind = "cuda" if torch.cuda.is_available() else "cpu"
     if kind == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("--device cuda, but torch sees no CUDA device")
+        raise ValueError("--device cuda, but torch sees no CUDA device")
     if kind == "cuda":
         index = int(device.split(":")[1]) if ":" in device else local_rank % torch.cuda.device_count()
         torch.cuda.set_device(index)

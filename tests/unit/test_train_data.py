@@ -72,8 +72,8 @@ def test_packed_split_is_every_file_then_a_separator(packed, tok):
     meta = read_meta(packed)
     split = meta["splits"]["train"]
     assert split["tokens"] == len(ids) and split["files"] == len(texts)
-    # uint16 is 2 bytes a token; byte shuffling plus LZMA brings it near 1.
-    assert split["compressed_bytes"] < 1.2 * len(ids)
+    # uint16 is 2 bytes a token; LZMA brings it under 1 (0.68 on these files, 0.57 on the corpus).
+    assert split["compressed_bytes"] < 0.9 * len(ids)
 
 
 def test_canvas_edges_are_encoded_as_the_engine_encodes_them(tok):
