@@ -215,3 +215,16 @@ def test_a_corpus_packed_with_another_tokenizer_is_refused(tmp_path):
     cfg = TrainConfig(corpus=tmp_path / "packed", out=tmp_path / "run", init=DEFAULT_CHECKPOINT, steps=1)
     with pytest.raises(ValueError, match="another tokenizer"):
         train(cfg)
+
+
+def test_loader_workers_deliver_the_same_steps_in_order(packed, tok):
+    from diffill.model.data import step_loader
+
+    def steps(workers: int) -> list[tuple[int, torch.Tensor]]:
+        dataset = StepBatches(packed, tok, for_canvas(64), 0, 4, 0, 1, start=2)
+        it = iter(step_loader(dataset, workers, pin=False))
+        return [(step, batch["input_ids"]) for step, batch in (next(it) for _ in range(4))]
+
+    inline, forked = steps(0), steps(2)
+    assert [s for s, _ in forked] == [2, 3, 4, 5]
+    assert all(a == c and torch.equal(b, d) for (a, b), (c, d) in zip(inline, forked, strict=True))
