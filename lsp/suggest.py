@@ -45,10 +45,11 @@ async def fills_at(ls: DiffillServer, doc: Document, offset: int, trigger: Trigg
         return None
     text, version = doc.text, doc.version
     plan = plan_hole(text, offset, doc.language, doc.tree)
-    drafts = await ls.drafts.lookup(doc.uri, text, offset) if fills.single_line(plan, trigger) else ()
+    budget = ls.settings.typing_deadline_ms if typing else ls.settings.deadline_ms
+    single = fills.single_line(plan, trigger)
+    drafts = await ls.drafts.lookup(doc.uri, text, offset, budget / 2000) if single else ()
     req = fills.suggestion_request(text, offset, doc.language, plan, trigger, ls.settings, drafts)
     key = f"{'completion' if trigger is Trigger.COMPLETION else 'inline'}:{doc.uri}"
-    budget = ls.settings.typing_deadline_ms if typing else ls.settings.deadline_ms
     result = await ls.worker.run(key, lambda engine, stop: fills.fill(engine, req, stop), budget,
                                  TYPED if typing else ASKED)
     if result is None:

@@ -5,7 +5,7 @@ source files (scan.py) and accepted suggestions (the `diffill.accepted` command)
 only marks its document; the document is re-indexed when a request comes for another one
 (a document's own drafts come from its buffer, so its index entry can wait), which keeps
 typing cheap. Re-indexing runs in a background thread, never on the event loop: the request
-that queued it awaits it (the loop serves other messages meanwhile), at most INDEX_WAIT_S.
+that queued it awaits it (the loop serves other messages meanwhile), within its own budget.
 Closed documents stay indexed when they are files of the workspace.
 """
 
@@ -30,7 +30,7 @@ from .scan import WorkspaceScan
 
 log = logging.getLogger(__name__)
 SHOWN = 64  # suggestions remembered for the acceptance command
-INDEX_WAIT_S = 0.25  # a request waits this long at most for the re-indexing it queued
+HOLES_INDEX_WAIT_S = 10.0  # hole fills (asked for, seconds long) wait this long at most
 
 
 def doc_key(uri: str) -> str:
@@ -100,17 +100,20 @@ class WorkspaceDrafts:
         path = Path(key)
         return path.is_absolute() and any(path.is_relative_to(root) for root in self.roots)
 
-    async def lookup(self, uri: str, text: str, offset: int) -> tuple[str, ...]:
-        """Drafts from other documents for a cursor at offset in text (the document at uri)."""
+    async def lookup(self, uri: str, text: str, offset: int, wait_s: float) -> tuple[str, ...]:
+        """Drafts from other documents for a cursor at offset in text (the document at uri).
+
+        wait_s: how long to wait at most for the re-indexing this queues (the request's budget).
+        """
         if not self.enabled:
             return ()
         key = doc_key(uri)
         pending = self._reindex_others(key)
         if pending is not None:
             try:
-                await asyncio.wait_for(asyncio.wrap_future(pending), INDEX_WAIT_S)
+                await asyncio.wait_for(asyncio.wrap_future(pending), wait_s)
             except TimeoutError:
-                log.info("re-indexing took over %.2f s; drafts from the index as it stands", INDEX_WAIT_S)
+                log.info("re-indexing took over %.2f s; drafts from the index as it stands", wait_s)
         return index_lookup(self.index, key)(text, offset)
 
     def lookup_for(self, uri: str) -> DraftLookup | None:
@@ -126,7 +129,7 @@ class WorkspaceDrafts:
 
         def after_reindex(text: str, offset: int) -> tuple[str, ...]:
             if pending is not None:
-                concurrent.futures.wait([pending], INDEX_WAIT_S)
+                concurrent.futures.wait([pending], HOLES_INDEX_WAIT_S)
             return lookup(text, offset)
 
         return after_reindex

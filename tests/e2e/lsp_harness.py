@@ -20,7 +20,7 @@ from diffill.lsp.client import DiffillClient
 
 T = TypeVar("T")
 # Generous: a model training run may share the CPU with these tests.
-TEST_OPTIONS = {"deadlineMs": 30000, "rewriteDeadlineMs": 60000}
+TEST_OPTIONS = {"deadlineMs": 30000, "typingDeadlineMs": 30000, "rewriteDeadlineMs": 60000}
 
 
 class Session:

@@ -91,7 +91,7 @@ def enabled(drafts: WorkspaceDrafts, docs: list[Document] | None = None) -> Work
 
 def ask(drafts: WorkspaceDrafts, uri: str, text: str, offset: int) -> tuple[str, ...]:
     """A lookup as a request makes it (it awaits the re-indexing it queued)."""
-    return asyncio.run(drafts.lookup(uri, text, offset))
+    return asyncio.run(drafts.lookup(uri, text, offset, 30.0))
 
 
 def test_open_documents_are_indexed_when_another_document_asks():
