@@ -185,8 +185,11 @@ class InfillEngine:
         """A single-line hole: propose from every source, describe, rank, show or abstain."""
         pool, result = self.line_pool(req, plan, slots, end, stop)
         n = max(1, req.n)
+        # Syntax-valid candidates first: a fill that breaks its own statement was right in 3 of
+        # 161 development holes, and showing or writing it leaves the file unparseable.
         scored = sorted(((self.ranker.probability(f), i, text, f)
-                         for i, (text, f) in enumerate(pool.items.items())), key=lambda x: (-x[0], x[1]))
+                         for i, (text, f) in enumerate(pool.items.items())),
+                        key=lambda x: (not x[3].syntax_ok, -x[0], x[1]))
         candidates = [
             Candidate(text, f.denoiser, f.syntax_ok, "model" if f.model and f.sources == 1 else "draft",
                       confidence=round(p, 4), shown=p >= self.ranker.show_at and f.syntax_ok)
@@ -215,11 +218,14 @@ class InfillEngine:
             for rank, (draft, chars) in enumerate(buffer_draft_matches(prefix, suffix)):
                 if (f := pool.offer(draft + newline)) is not None:
                     f.draft_chars, f.draft_rank = max(f.draft_chars, chars), min(f.draft_rank, rank)
-            for draft in dict.fromkeys(req.extra_drafts):
+            for rank, draft in enumerate(dict.fromkeys(req.extra_drafts)):
                 if (f := pool.offer(draft + newline)) is not None:
-                    f.workspace = True
+                    f.workspace, f.workspace_top = True, f.workspace_top or rank == 0
             self.ngram.corpus = self.corpus.get() if self.corpus is not None else None
-            for rank, prop in enumerate(self.ngram.propose(prefix, suffix, n=NGRAM_PROPOSALS)):
+            proposals = self.ngram.propose(prefix, suffix, NGRAM_PROPOSALS, stop.fired if stop else None)
+            if stop is not None and stop.cancelled():
+                raise Cancelled()
+            for rank, prop in enumerate(proposals):
                 if (f := pool.offer(prop.text + newline)) is not None and f.ngram_rank == 9:
                     f.ngram, f.ngram_rank, f.ngram_order = prop.logprob, rank, prop.min_order
         cv = build_canvas(d.tokenizer, d.ids, req.text, req.start, end, CanvasPlan(slots, d.max_canvas))

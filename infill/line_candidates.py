@@ -22,6 +22,8 @@ from . import postprocess
 from .ranking import Features, known_identifiers, unknown_identifiers
 from .syntax import brackets_balanced, statement_ok
 
+NEARBY_LINES = 12  # non-blank lines on each side that a candidate should not merely repeat
+
 
 @dataclass
 class Hole:
@@ -35,6 +37,7 @@ class Hole:
     line_before: str  # the previous non-blank line, stripped
     line_after: str  # the next non-blank line, stripped
     rest: str  # the rest of the cursor line after the hole
+    nearby: frozenset[str]  # the other lines within NEARBY_LINES of the hole, stripped
 
     @classmethod
     def of(cls, text: str, start: int, end: int, language: str | None) -> Hole:
@@ -43,9 +46,10 @@ class Hole:
         line_end = text.find("\n", end)
         tail = text[line_end + 1 : line_end + 4000].split("\n") if line_end >= 0 else []
         after = [ln.strip() for ln in tail if ln.strip()]
+        nearby = frozenset(before[-NEARBY_LINES:] + after[:NEARBY_LINES])
         return cls(text, start, end, language, not text[line_start:start].strip(),
                    before[-1] if before else "", after[0] if after else "",
-                   postprocess.rest_of_line(text, end))
+                   postprocess.rest_of_line(text, end), nearby)
 
     @property
     def line_head(self) -> str:
@@ -98,6 +102,9 @@ class Pool:
             line = hole.line_head + fill + ("" if fill.endswith("\n") else hole.rest)
             feats.balanced = brackets_balanced(line.split("\n")[0])
             feats.unknown_ids = unknown_identifiers(fill, known)
+            # A line already standing a few lines away is rarely wanted again (a copied
+            # `self.size = size` as a getter's body), but `else:` or `pass` may be: learned.
+            feats.repeats_nearby = line.split("\n")[0].strip() in hole.nearby
             ids = denoiser.tokenizer.encode(healed + fill.rstrip("\n")).ids
             feats.tokens = len(ids)
             if prior is not None:

@@ -15,7 +15,7 @@ must reproduce its text.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from tokenizers import Tokenizer
@@ -82,8 +82,13 @@ class NgramProposer:
             self.texts[token] = self.tok.decode([token])
         return self.texts[token]
 
-    def propose(self, prefix: str, suffix: str, n: int = 4) -> list[Proposal]:
-        """Up to n rest-of-line proposals for a cursor between prefix and suffix, best first."""
+    def propose(self, prefix: str, suffix: str, n: int = 4,
+                stop: Callable[[], bool] | None = None) -> list[Proposal]:
+        """Up to n rest-of-line proposals for a cursor between prefix and suffix, best first.
+
+        stop: checked between beam steps; when it returns True the lines finished so far
+        are returned (a superseded request wastes no more time here).
+        """
         ids = self.tok.encode(prefix[-CONTEXT_CHARS:]).ids if prefix else []
         healed = self.text_of(ids[-1]) if ids else ""
         if not prefix.endswith(healed):
@@ -96,6 +101,8 @@ class NgramProposer:
         beam = [_Hyp(ids=[], pending=healed, out="")]
         finished: list[_Hyp] = []
         for _ in range(MAX_TOKENS):
+            if stop is not None and stop():
+                break
             grown: list[_Hyp] = []
             for hyp in beam:
                 key = tuple((context + hyp.ids)[-MAX_ORDER:])

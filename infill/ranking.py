@@ -39,11 +39,13 @@ class Features:
     draft_rank: int = 9  # 0 = the buffer's longest-match draft; 9 = not a buffer draft
     copy: bool = False  # the copy floor's answer (the longest earlier match's continuation)
     workspace: bool = False  # proposed by the workspace index (other files)
+    workspace_top: bool = False  # the workspace index's best (longest context match) draft
     model: bool = False  # the denoiser's own fill
     sources: int = 0  # how many sources proposed it
     syntax_ok: bool = True  # the filled statement parses
     balanced: bool = True  # its line's brackets balance
     unknown_ids: int = 0  # identifiers neither in the file, builtins nor keywords
+    repeats_nearby: bool = False  # its whole line already stands within a few lines of the hole
     tokens: int = 0  # length in denoiser tokens
 
     def vector(self) -> list[float]:
@@ -58,18 +60,21 @@ class Features:
             float(self.draft_rank < 9),
             float(self.copy),
             float(self.workspace),
+            float(self.workspace_top),
             float(self.model),
             min(self.sources, 4) / 4,
             float(self.syntax_ok),
             float(self.balanced),
             min(self.unknown_ids, 4) / 4,
+            float(self.repeats_nearby),
             min(self.tokens, 32) / 32,
         ]
 
 
 FEATURE_NAMES = (
     "denoiser", "ngram", "ngram_top", "ngram_any", "ngram_order", "draft_chars", "draft_top",
-    "draft_any", "copy", "workspace", "model", "sources", "syntax_ok", "balanced", "unknown_ids", "tokens",
+    "draft_any", "copy", "workspace", "workspace_top", "model", "sources", "syntax_ok",
+    "balanced", "unknown_ids", "repeats_nearby", "tokens",
 )
 
 
