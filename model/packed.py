@@ -29,7 +29,7 @@ from tokenizers import Tokenizer
 from .corpus import iter_texts
 from .tokenizer import EOS
 
-FORMAT = "diffill-packed-1"
+FORMAT = "diffill-packed-2"  # 1 stored byte planes (an earlier commit of this session)
 SEPARATOR = EOS  # never produced by encoding text (special tokens are encoded as text)
 SPLITS = ("train", "heldout")
 
@@ -126,13 +126,16 @@ def open_split(folder: Path, split: str) -> np.ndarray:
     meta = read_meta(folder)
     info = meta["splits"][split]  # type: ignore[index]
     digest = info["raw_sha256"]
-    target = cache_dir() / f"{split}-{digest[:16]}.u16"  # named by content: shared by copies
+    # Named by the content and the format: copies of one corpus share it.
+    target = cache_dir() / f"{split}-{FORMAT}-{digest[:16]}.u16"
     if not target.exists() or target.stat().st_size != 2 * info["tokens"]:
         raw = lzma.decompress((folder / info["file"]).read_bytes())
-        ids = np.frombuffer(raw, dtype="<u2")
+        if hashlib.sha256(raw).hexdigest() != digest:
+            raise ValueError(f"{folder / info['file']} does not hold the ids meta.json describes: "
+                             "pack the corpus again (diffill model pack)")
         # Every rank may unpack at once: write a private file, then rename it into place.
         tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(ids.astype("<u2").tobytes())
+        tmp.write_bytes(raw)
         os.replace(tmp, target)
     return np.memmap(target, dtype="<u2", mode="r")
 
