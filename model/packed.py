@@ -8,8 +8,9 @@ Layout of a packed folder (`diffill model pack`, or `diffill model corpus` by de
                     0.57 bytes a token on this corpus (splitting low and high bytes into two
                     planes first was measured 42% larger)
 
-`open_split` decompresses a split once into a user cache (~/.cache/diffill/packed, or a temp
-folder) and memory-maps it, so every data-loader worker shares the same pages.
+`open_split` decompresses a split once into a user cache (~/.cache/diffill/packed, moved by
+DIFFILL_CACHE; a temp folder if neither is writable) and memory-maps it, so every data-loader
+worker shares the same pages.
 """
 
 from __future__ import annotations
@@ -108,7 +109,8 @@ def read_meta(folder: Path) -> dict[str, object]:
 
 def cache_dir() -> Path:
     """Where unpacked splits live: outside the packed folder, so it stays small to carry."""
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "diffill" / "packed"
+    xdg = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    base = Path(os.environ.get("DIFFILL_CACHE") or xdg / "diffill") / "packed"  # as infill's caches
     try:
         base.mkdir(parents=True, exist_ok=True)
         probe = base / f".probe-{os.getpid()}"
