@@ -170,7 +170,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "index_mb": stats.index_mb,
         "initialize_s": round(initialized_s, 2),
         "ready_s": round(ready_s, 2),
-        "torch_threads": os.environ.get("DIFFILL_THREADS", "default"),
+        "torch_threads": os.environ.get("DIFFILL_THREADS", "1"),  # the client's default for its server
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }
 
