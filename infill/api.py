@@ -72,6 +72,9 @@ class FillRequest:
     # Text no candidate may contain: the hole marker when filling markers, which the
     # buffer's other holes would otherwise offer as a draft.
     forbidden: str | None = None
+    # Shown only at or above this confidence; None: the ranker's own threshold (set for 60%
+    # precision on development repositories). 0 shows every syntax-valid best candidate.
+    min_confidence: float | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.strength <= 1.0:

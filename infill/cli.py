@@ -50,7 +50,9 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
                    help="load weights quantized through bitsandbytes (if installed)")
     add_sampler_options(p)
     p.add_argument("--drafts", default="prefer", choices=DRAFT_POLICIES,
-                   help="buffer drafts for line holes: off | prefer | score")
+                   help="line holes: prefer (all sources, ranked) | off (denoiser alone) | score | verify")
+    p.add_argument("--min-confidence", type=float, default=None, metavar="P",
+                   help="mark a suggestion shown at this confidence or above (default: the ranker's)")
 
 
 def add_sampler_options(p: argparse.ArgumentParser) -> None:
@@ -269,7 +271,7 @@ def run_fill(args: argparse.Namespace) -> int:
     try:
         req = FillRequest(text=text, start=start, end=end, language=language, n=args.n,
                           draft_policy=args.drafts, strength=args.strength,
-                          sampler=sampler_from(args))
+                          sampler=sampler_from(args), min_confidence=args.min_confidence)
         result = engine.fill(req)
     except ValueError as exc:
         print(f"diffill: {exc}", file=sys.stderr)

@@ -34,7 +34,7 @@ from .ngram import NgramProposer
 from .ranking import Ranker, default_ranker
 from .sampler import SampleResult, denoise
 from .seeding import VERIFY_REMASK_BELOW, remask_least_likely, seeded_rows, slot_tokens
-from .syntax import HoleKind, HolePlan, error_count, plan_hole, syntax_window
+from .syntax import HoleKind, HolePlan, error_count, plan_hole, suggestion_plan, syntax_window
 
 NGRAM_PROPOSALS = 6  # lines the n-gram proposer adds to a single-line hole's candidates
 
@@ -60,13 +60,7 @@ class InfillEngine:
             return HolePlan(req.kind, multiline=req.kind in (HoleKind.BLOCK, HoleKind.RANGE))
         if req.end is not None and req.end > req.start:
             return HolePlan(HoleKind.RANGE, multiline=True)
-        plan = plan_hole(req.text, req.start, req.language)
-        if plan.kind is HoleKind.BLOCK:
-            # An empty body the user did not ask to fill as a block: propose its first line.
-            # Line candidates are ranked and calibrated; this denoiser's own blocks are not
-            # worth showing unasked (MODEL_CARD.md). An explicit block request still gets one.
-            return HolePlan(HoleKind.LINE, multiline=False)
-        return plan
+        return suggestion_plan(plan_hole(req.text, req.start, req.language))
 
     def budget(self, req: FillRequest, plan: HolePlan) -> int:
         if req.slots is not None:
@@ -185,6 +179,7 @@ class InfillEngine:
         """A single-line hole: propose from every source, describe, rank, show or abstain."""
         pool, result = self.line_pool(req, plan, slots, end, stop)
         n = max(1, req.n)
+        show_at = self.ranker.show_at if req.min_confidence is None else req.min_confidence
         # Syntax-valid candidates first: a fill that breaks its own statement was right in 3 of
         # 161 development holes, and showing or writing it leaves the file unparseable.
         scored = sorted(((self.ranker.probability(f), i, text, f)
@@ -192,7 +187,7 @@ class InfillEngine:
                         key=lambda x: (not x[3].syntax_ok, -x[0], x[1]))
         candidates = [
             Candidate(text, f.denoiser, f.syntax_ok, "model" if f.model and f.sources == 1 else "draft",
-                      confidence=round(p, 4), shown=p >= self.ranker.show_at and f.syntax_ok)
+                      confidence=round(p, 4), shown=p >= show_at and f.syntax_ok)
             for p, _, text, f in scored[:n]
         ]
         return FillResult(start=req.start, end=end, kind=plan.kind, candidates=candidates,
@@ -228,6 +223,8 @@ class InfillEngine:
             for rank, prop in enumerate(proposals):
                 if (f := pool.offer(prop.text + newline)) is not None and f.ngram_rank == 9:
                     f.ngram, f.ngram_rank, f.ngram_order = prop.logprob, rank, prop.min_order
+        if stop is not None and stop.expired():
+            raise Cancelled()  # out of time before the denoiser ran: give way, show nothing
         cv = build_canvas(d.tokenizer, d.ids, req.text, req.start, end, CanvasPlan(slots, d.max_canvas))
         ids, attention = batch_canvases([cv.ids], d.ids.pad)
         allowed = self.healing.allowed(cv.healed) if cv.healed else None
@@ -260,7 +257,7 @@ class InfillEngine:
             req.text[req.start : end],
             "\x00",
             req.text[end : end + window],
-            f"\x00{plan.kind}{slots}{req.n}{req.sampler}{req.max_blocks}{req.draft_policy}{req.strength}{req.forbidden}",
+            f"\x00{plan.kind}{slots}{req.n}{req.sampler}{req.max_blocks}{req.draft_policy}{req.strength}{req.forbidden}{req.min_confidence}",
             "\x00".join(req.extra_drafts),
         ):
             h.update(part.encode("utf-8", "surrogatepass"))

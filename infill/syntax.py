@@ -160,6 +160,16 @@ def plan_hole(text: str, offset: int, language: str | None, tree: Tree | None = 
     return HolePlan(HoleKind.LINE, multiline=False)
 
 
+def suggestion_plan(plan: HolePlan) -> HolePlan:
+    """The plan a suggestion is filled with: an empty body gets its first line.
+
+    Line candidates are ranked and calibrated; a block is not (and the default denoiser's
+    blocks matched nothing on the held-out repositories), so a cursor in an empty body is
+    offered the body's first line. An explicit block request (FillRequest.kind) still gets one.
+    """
+    return HolePlan(HoleKind.LINE, multiline=False) if plan.kind is HoleKind.BLOCK else plan
+
+
 def body_follows(text: str, offset: int, indent: str) -> bool:
     """True when the next non-blank line is indented at least as deep as the cursor."""
     line_end = text.find("\n", offset)

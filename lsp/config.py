@@ -42,6 +42,7 @@ class Settings:
     workspace_index_max_files: int = 2000  # workspace files the background scan reads at most
     draft_policy: str = "prefer"  # off | prefer | score | verify (see FillRequest.draft_policy)
     rewrite_strength: float = 1.0  # share of a rewritten range regenerated (0 keep, 1 from scratch)
+    min_confidence: float | None = None  # show suggestions at least this sure; None: the ranker's own
 
     def model_key(self) -> tuple[str | None, str, str, bool, str | None]:
         """What a loaded model depends on: a change means a reload."""
@@ -118,6 +119,7 @@ def check(s: Settings) -> list[tuple[str, str]]:
         (0 <= s.workspace_index_max_files <= 100_000, "workspaceIndexMaxFiles", "between 0 and 100000"),
         (s.draft_policy in DRAFT_POLICIES, "draftPolicy", f"one of {', '.join(DRAFT_POLICIES)}"),
         (0.0 <= s.rewrite_strength <= 1.0, "rewriteStrength", "between 0 and 1"),
+        (s.min_confidence is None or 0.0 <= s.min_confidence <= 1.0, "minConfidence", "between 0 and 1"),
     ]
     for ok, key, want in rules:
         if not ok:

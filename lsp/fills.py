@@ -54,6 +54,7 @@ def suggestion_request(text: str, offset: int, language: str | None, plan: HoleP
         draft_policy=settings.draft_policy,
         extra_drafts=extra_drafts,
         sampler=settings.sampler,
+        min_confidence=settings.min_confidence,
     )
 
 

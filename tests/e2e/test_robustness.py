@@ -109,13 +109,15 @@ async def _send_inline(server: Session, uri: str, line: int, character: int, inv
 def test_burst_of_edits_and_requests(server: Session) -> None:
     # Drafts off: a buffer draft answers in a few milliseconds without the model, before the
     # next edit arrives; this test is about requests that need the engine piling up.
+    # minConfidence 0: the pipeline is under test, so every answer is shown, sure or not.
     server.do(server.client.workspace_did_change_configuration,
-              types.DidChangeConfigurationParams(settings={"draftPolicy": "off"}))
+              types.DidChangeConfigurationParams(settings={"draftPolicy": "off", "minConfidence": 0}))
     try:
         burst_of_edits_and_requests(server)
     finally:
         server.do(server.client.workspace_did_change_configuration,
-                  types.DidChangeConfigurationParams(settings={"draftPolicy": "prefer"}))
+                  types.DidChangeConfigurationParams(settings={"draftPolicy": "prefer",
+                                                               "minConfidence": None}))
 
 
 def burst_of_edits_and_requests(server: Session) -> None:
