@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+
+# One torch thread in the tests and every process they start: on a busy two-core machine (CI)
+# a second intra-op thread spins waiting for a core and makes each fill several times slower.
+os.environ.setdefault("DIFFILL_THREADS", "1")
 
 from diffill.infill.engine import InfillEngine
 from diffill.model.denoiser import MaskedLMDenoiser
