@@ -73,7 +73,7 @@ class FillRequest:
     # buffer's other holes would otherwise offer as a draft.
     forbidden: str | None = None
     # Shown only at or above this confidence; None: the ranker's own threshold (set for 60%
-    # precision on development repositories). 0 shows every syntax-valid best candidate.
+    # precision on development repositories). 0 shows the best candidate, whatever it is.
     min_confidence: float | None = None
 
     def __post_init__(self) -> None:

@@ -187,7 +187,7 @@ class InfillEngine:
                         key=lambda x: (not x[3].syntax_ok, -x[0], x[1]))
         candidates = [
             Candidate(text, f.denoiser, f.syntax_ok, "model" if f.model and f.sources == 1 else "draft",
-                      confidence=round(p, 4), shown=p >= show_at and f.syntax_ok)
+                      confidence=round(p, 4), shown=p >= show_at and (f.syntax_ok or show_at == 0))
             for p, _, text, f in scored[:n]
         ]
         return FillResult(start=req.start, end=end, kind=plan.kind, candidates=candidates,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import pytest
 from lsp_harness import Session
 from lsprotocol import types
 
@@ -13,11 +16,22 @@ HELPER = (
     "    value = zeta_checksum(buffer, seed=0x5EED)\n"
     "    return value\n"
 )
-MAIN = "def main(data):\n    value = zeta_checksum(\n"  # nothing in it to copy from
+# Nothing in it to copy from; it shares the parameter name, as a caller usually does.
+MAIN = "def main(buffer):\n    value = zeta_checksum(\n"
 CURSOR = (1, 26)  # after "zeta_checksum(", the context HELPER's line has too
 
 
-def test_inline_completion_copies_the_line_another_document_has(server: Session) -> None:
+@pytest.fixture
+def show_all(server: Session) -> Iterator[None]:
+    """minConfidence 0: these tests are about where candidates come from, not the threshold."""
+    server.do(server.client.workspace_did_change_configuration,
+              types.DidChangeConfigurationParams(settings={"minConfidence": 0}))
+    yield
+    server.do(server.client.workspace_did_change_configuration,
+              types.DidChangeConfigurationParams(settings={"minConfidence": None}))
+
+
+def test_inline_completion_copies_the_line_another_document_has(server: Session, show_all: None) -> None:
     server.open(HELPER)
     uri = server.open(MAIN)
     items = server.inline(uri, *CURSOR)
@@ -26,10 +40,10 @@ def test_inline_completion_copies_the_line_another_document_has(server: Session)
     assert stats.index_docs >= 1 and stats.index_mb >= 0.0  # HELPER at least (MAIN waits)
 
 
-def test_accepted_suggestion_is_offered_in_another_document(server: Session) -> None:
+def test_accepted_suggestion_is_offered_in_another_document(server: Session, show_all: None) -> None:
     line = "    digest = quux_fingerprint("
     source = server.open("def helper(blob):\n    digest = quux_fingerprint(blob, rounds=0xBEEF)\n")
-    uri = server.open(f"def first(data):\n{line}\n")
+    uri = server.open(f"def first(blob):\n{line}\n")
     items = server.inline(uri, 1, len(line))
     assert [i.insert_text for i in items] == ["blob, rounds=0xBEEF)"]
     command = items[0].command
@@ -40,7 +54,7 @@ def test_accepted_suggestion_is_offered_in_another_document(server: Session) -> 
     # never got the text inserted: only the acceptance can offer it now.
     server.do(server.client.text_document_did_close, types.DidCloseTextDocumentParams(
         text_document=types.TextDocumentIdentifier(uri=source)))
-    other = server.open(f"def second(data):\n{line}\n")
+    other = server.open(f"def second(blob):\n{line}\n")
     assert [i.insert_text for i in server.inline(other, 1, len(line))] == ["blob, rounds=0xBEEF)"]
 
 
@@ -63,7 +77,7 @@ def test_fill_holes_command_takes_drafts_from_other_documents(server: Session) -
     from diffill.lsp.messages import CMD_FILL_HOLES
 
     server.open(HELPER)
-    uri = server.open("def main(data):\n    value = zeta_checksum(<|fill|>\n")
+    uri = server.open("def main(buffer):\n    value = zeta_checksum(<|fill|>\n")
     before = len(server.client.edits)
     server.run(server.client.workspace_execute_command_async(types.ExecuteCommandParams(
         command=CMD_FILL_HOLES, arguments=[uri, 1])), timeout=120)

@@ -102,7 +102,7 @@ def test_holes_take_drafts_from_the_other_files(tmp_path: Path, capsys):
     (tmp_path / "helper.py").write_text(
         "def helper(buffer):\n    value = zeta_checksum(buffer, seed=0x5EED)\n    return value\n")
     f = tmp_path / "main.py"
-    f.write_text("def main(data):\n    value = zeta_checksum(<|fill|>)\n    return value\n")
+    f.write_text("def main(buffer):\n    value = zeta_checksum(<|fill|>)\n    return value\n")
     assert main(["fill", str(tmp_path), "--holes", "--no-index", "--diff"]) == 0
     assert "0x5EED)" not in capsys.readouterr().out  # the model alone cannot know it
     assert main(["fill", str(tmp_path), "--holes", "--write"]) == 0
