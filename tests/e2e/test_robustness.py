@@ -70,7 +70,18 @@ def test_malformed_params_get_an_error_answer_and_the_server_stays_up(server: Se
     assert server.inline(uri, *END)
 
 
+SLOW_FILLS = {"draftPolicy": "off", "lineBudget": 64, "sampler": {"threshold": 2.0, "nullTail": False}}
+FAST_FILLS = {"draftPolicy": "prefer", "lineBudget": None, "sampler": {"threshold": 0.3, "nullTail": True}}
+
+
+def configure(server: Session, settings: dict[str, object]) -> None:
+    server.do(server.client.workspace_did_change_configuration,
+              types.DidChangeConfigurationParams(settings=settings))
+
+
 def test_cancel_request_stops_denoising(server: Session) -> None:
+    # The denoiser alone, one slot per step over 64 slots: a fill that runs for seconds.
+    configure(server, SLOW_FILLS)
     uri = server.open(SLOW)
     before = server.run(server.client.stats_async())
     msg_id = "cancel-me"
@@ -79,6 +90,7 @@ def test_cancel_request_stops_denoising(server: Session) -> None:
     time.sleep(0.3)
     t0 = time.monotonic()
     server.do(server.client.cancel_request, types.CancelParams(id=msg_id))
+    configure(server, FAST_FILLS)
     exc = error_of(future)
     assert exc is not None and getattr(exc, "code", None) == -32800  # RequestCancelled
     # The engine stopped between steps: the next request is answered without waiting it out.
@@ -90,10 +102,12 @@ def test_cancel_request_stops_denoising(server: Session) -> None:
 
 
 def test_newest_request_for_a_document_wins(server: Session) -> None:
+    configure(server, SLOW_FILLS)
     uri = server.open(SLOW)
     before = server.run(server.client.stats_async())
     old = server.run(_send_inline(server, uri, 2, 8, invoked=True))
     time.sleep(0.2)
+    configure(server, FAST_FILLS)
     new = server.run(_send_inline(server, uri, 2, 8, invoked=False))
     assert old.result(60) == []  # superseded: answered empty, not with an error
     assert isinstance(new.result(60), list)
