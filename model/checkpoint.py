@@ -143,6 +143,14 @@ def load_meta(path: Path) -> DenoiserMeta:
         raise CheckpointError(f"{path / 'diffill.json'} is unreadable: {exc}") from exc
 
 
+def checked_tokenizer(path: Path) -> Tokenizer:
+    """The checkpoint's tokenizer; a CheckpointError saying which file when it is unreadable."""
+    try:
+        return load_tokenizer(path / "tokenizer.json")
+    except Exception as exc:  # tokenizers raises a bare Exception on bad JSON
+        raise CheckpointError(f"{path / 'tokenizer.json'} is unreadable: {exc}") from exc
+
+
 def load_checkpoint(
     path: Path, device: str = "cpu"
 ) -> tuple[ModernBertForMaskedLM, Tokenizer, DenoiserMeta]:
@@ -155,10 +163,7 @@ def load_checkpoint(
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
     meta = load_meta(path)
-    try:
-        tok = load_tokenizer(path / "tokenizer.json")
-    except Exception as exc:  # tokenizers raises a bare Exception on bad JSON
-        raise CheckpointError(f"{path / 'tokenizer.json'} is unreadable: {exc}") from exc
+    tok = checked_tokenizer(path)
     try:
         model = ModernBertForMaskedLM.from_pretrained(
             # fp32 whatever the stored dtype (a bf16-shipped checkpoint too): CPU matmuls want it.

@@ -20,11 +20,17 @@ from typing import Any, Protocol
 import torch
 from tokenizers import Tokenizer
 
-from .checkpoint import DEFAULT_CHECKPOINT, DenoiserMeta, check_folder, load_checkpoint, load_meta
+from .checkpoint import (
+    DEFAULT_CHECKPOINT,
+    DenoiserMeta,
+    check_folder,
+    checked_tokenizer,
+    load_checkpoint,
+    load_meta,
+)
 from .errors import CheckpointError
 from .modernbert import ContextCache, ModernBertMaskedLM
 from .sampler_config import SamplerConfig
-from .tokenizer import load_tokenizer
 
 
 @dataclass(frozen=True)
@@ -207,10 +213,7 @@ def load_native(path: Path) -> tuple[ModernBertMaskedLM, Tokenizer, DenoiserMeta
     """The single-file model, tokenizer and metadata, with the checks `load_checkpoint` makes."""
     check_folder(path)
     meta = load_meta(path)
-    try:
-        tok = load_tokenizer(path / "tokenizer.json")
-    except Exception as exc:  # tokenizers raises a bare Exception on bad JSON
-        raise CheckpointError(f"{path / 'tokenizer.json'} is unreadable: {exc}") from exc
+    tok = checked_tokenizer(path)
     try:
         model = ModernBertMaskedLM.from_folder(path)
     except Exception as exc:  # corrupt safetensors or config surface as many types
