@@ -110,7 +110,8 @@ class InfillEngine:
             for raw, lp, source in zip(texts, logprobs, sources, strict=True):
                 if source == "draft" and new_line_before_code and not raw.endswith("\n"):
                     raw += "\n"
-                fill = self.clean(raw, plan, after, at_line_start, req.text, req.start)
+                fill = self.clean(raw, plan, after, at_line_start, req.text, req.start,
+                                  old=req.text[req.start : end] if plan.kind is HoleKind.RANGE else None)
                 if fill is None or fill in seen or (req.forbidden and req.forbidden in fill):
                     continue
                 seen.add(fill)
@@ -437,8 +438,9 @@ class InfillEngine:
     @staticmethod
     def clean(
         raw: str, plan: HolePlan, after: str, at_line_start: bool, text: str, start: int,
-        drop_noise: bool = True,
+        drop_noise: bool = True, old: str | None = None,
     ) -> str | None:
+        """The fill as it goes into the text; old: a rewritten range's text (the fill keeps its shape)."""
         fill = raw
         if not plan.multiline:
             fill = postprocess.single_line(fill, postprocess.rest_of_line(after, 0), at_line_start)
@@ -446,6 +448,8 @@ class InfillEngine:
             indent = postprocess.line_indent(text, start)
             fill = postprocess.reindent(fill, indent, at_line_start)
         fill = postprocess.drop_suffix_overlap(fill, after)
+        if old is not None:
+            fill = postprocess.fit_to_range(fill, old)
         if not fill.strip() or (drop_noise and plan.kind != HoleKind.RANGE and postprocess.is_noise(fill)):
             return None
         return fill

@@ -79,3 +79,16 @@ def reindent(fill: str, indent: str, first_line_at_cursor: bool) -> str:
 
 def is_noise(fill: str) -> bool:
     return fill.strip() in LONE_NOISE
+
+
+def fit_to_range(new: str, old: str) -> str:
+    """A rewrite shaped like the text it replaces.
+
+    A one-line range gets one line back, and the new text ends in exactly the line breaks the
+    old one did (no added blank lines).
+    """
+    old_body = old.rstrip("\r\n")
+    body = new.rstrip("\r\n")
+    if "\n" not in old_body:
+        body = body.split("\n", 1)[0].rstrip("\r")
+    return body + old[len(old_body):]

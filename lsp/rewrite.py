@@ -7,13 +7,12 @@ as a versioned edit so the client refuses it if the document changed meanwhile.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 
-from diffill.infill.api import FillResult, StopSignal
+from diffill.infill.api import StopSignal
 from diffill.infill.markers import DEFAULT_MARKER, Edit, fill_markers
 
 from . import fills, items
@@ -27,31 +26,6 @@ if TYPE_CHECKING:
     from .server import DiffillServer
 
 MAX_N = 8
-
-
-def fit_to_range(new: str, old: str) -> str:
-    """A rewrite shaped like the text it replaces.
-
-    A one-line range gets one line back, and the new text ends in exactly the line breaks the
-    old one did (no added blank lines).
-    """
-    old_body = old.rstrip("\r\n")
-    body = new.rstrip("\r\n")
-    if "\n" not in old_body:
-        body = body.split("\n", 1)[0].rstrip("\r")
-    return body + old[len(old_body):]
-
-
-def fitted(result: FillResult, old: str) -> FillResult:
-    """The result with every candidate fitted to the range; candidates that became equal merge."""
-    seen: set[str] = set()
-    candidates = []
-    for c in result.candidates:
-        text = fit_to_range(c.text, old)
-        if text not in seen:
-            seen.add(text)
-            candidates.append(replace(c, text=text))
-    return replace(result, candidates=candidates)
 
 
 def current(ls: DiffillServer, uri: str, version: int) -> Document | None:
@@ -86,7 +60,7 @@ async def rewrite_range(ls: DiffillServer, params: RewriteRangeParams) -> Rewrit
     ls.stats.add(result)
     if current(ls, doc.uri, version) is not doc:
         return items.empty_rewrite(version)
-    return items.rewrite_result(doc, version, fitted(result, doc.text[start:end]), ls.encoding)
+    return items.rewrite_result(doc, version, result, ls.encoding)
 
 
 async def apply_edit(ls: DiffillServer, edit: types.WorkspaceEdit, label: str) -> bool:

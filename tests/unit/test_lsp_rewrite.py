@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from diffill.infill.api import Candidate, FillResult
-from diffill.infill.syntax import HoleKind
-from diffill.lsp.rewrite import fit_to_range, fitted
+from diffill.infill.api import FillRequest
+from diffill.infill.postprocess import fit_to_range
 
 
 def test_one_line_gets_one_line_back():
@@ -20,7 +19,11 @@ def test_multi_line_ranges_lose_only_added_blank_lines():
     assert fit_to_range("a\nb\n", "a\nb") == "a\nb"
 
 
-def test_candidates_that_become_equal_merge():
-    result = FillResult(0, 5, HoleKind.RANGE, [Candidate("y = 2\n\n", -1.0, True),
-                                                Candidate("y = 2\nz = 3\n", -2.0, True)])
-    assert [c.text for c in fitted(result, "y = 1").candidates] == ["y = 2"]
+def test_engine_rewrites_keep_the_shape_of_the_range(engine):
+    # The engine fits every rewrite (CLI and server alike); equal fitted texts merge.
+    text = "def f(a, b):\n    total = a + b\n    return total\n"
+    start = text.index("    total")
+    end = text.index("\n", start)
+    res = engine.fill(FillRequest(text=text, start=start, end=end, language="python", n=3))
+    texts = [c.text for c in res.candidates]
+    assert texts and all("\n" not in t for t in texts) and len(texts) == len(set(texts))
