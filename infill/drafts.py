@@ -17,9 +17,6 @@ from diffill.model.denoiser import Denoiser
 
 MIN_MATCH = 4  # characters of prefix tail a draft's context must share
 MAX_DRAFTS = 3
-# Under the "prefer" policy a draft outranks the model's own fill only when at least this many
-# characters of context before the cursor match; shorter matches rank below the model's fill.
-STRONG_DRAFT_CHARS = 0
 
 
 def buffer_drafts(

@@ -23,7 +23,6 @@ from .canvas import CanvasPlan, HealingIndex, aligned_batch, batch_canvases, bui
 from .copy_baseline import copy_continuation
 from .corpus_index import BackgroundIndex
 from .drafts import (
-    STRONG_DRAFT_CHARS,
     buffer_draft_matches,
     buffer_drafts,
     length_normalized,
@@ -125,10 +124,8 @@ class InfillEngine:
         prefer_drafts = req.draft_policy == "prefer" and plan.kind is not HoleKind.RANGE
         if prefer_drafts:
             # Drafts first, in match order (longest context match first), then the model's.
-            # Only drafts behind a long enough context match outrank the model; weaker ones
-            # are added after its fills (below).
-            strong, weak = self.strong_drafts(req, end)
-            add(strong, [0.0] * len(strong), ["draft"] * len(strong))
+            drafts = self.drafts(req, end)
+            add(drafts, [0.0] * len(drafts), ["draft"] * len(drafts))
         steps, tokens_per_forward, hurried = 0, 0.0, False
         # Syntax-valid drafts outrank every model fill under "prefer": with enough of them
         # the denoiser could not change the answer, so it does not run.
@@ -137,17 +134,11 @@ class InfillEngine:
                 req, plan, slots, end, stop)
             n_model = max(1, req.n)
             add(texts, logprobs, ["model"] * n_model + ["draft"] * (len(texts) - n_model))
-        weak_ids: set[int] = set()
-        if prefer_drafts:
-            n_before = len(candidates)
-            add(weak, [0.0] * len(weak), ["draft"] * len(weak))
-            weak_ids = {id(c) for c in candidates[n_before:]}
 
         def rank(item: tuple[int, Candidate]) -> tuple[bool, int, float]:
             i, c = item
             if prefer_drafts and c.source == "draft":
-                # Strong drafts above model fills, weak ones below, each in match order.
-                return (c.syntax_ok, -1 if id(c) in weak_ids else 1, -i)
+                return (c.syntax_ok, 1, -i)  # drafts above model fills, in match order
             return (c.syntax_ok, 0, c.logprob)
 
         candidates = [c for _, c in sorted(enumerate(candidates), key=rank, reverse=True)]
@@ -414,20 +405,6 @@ class InfillEngine:
         scores = length_normalized(slot_logp, canvases[:, positions], d.ids.null)
         n_model = filled.shape[0]
         return kept, scores[n_model:], scores[:n_model]
-
-    @staticmethod
-    def strong_drafts(req: FillRequest, end: int) -> tuple[list[str], list[str]]:
-        """Drafts split by the length of their context match: (strong, weak), each best first.
-
-        The caller's drafts (other documents) count as strong: the index only returns
-        matches of several whole tokens.
-        """
-        strong: list[str] = []
-        weak: list[str] = []
-        for draft, chars in buffer_draft_matches(req.text[: req.start], req.text[end:]):
-            (strong if chars >= STRONG_DRAFT_CHARS else weak).append(draft)
-        strong += [d for d in dict.fromkeys(req.extra_drafts) if d not in strong and d not in weak]
-        return strong, weak
 
     @staticmethod
     def drafts(req: FillRequest, end: int) -> list[str]:

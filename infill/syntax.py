@@ -37,7 +37,6 @@ EXTENSIONS: dict[str, str] = {
 }
 # LSP languageId aliases
 ALIASES = {"javascriptreact": "javascript", "py": "python", "c++": "cpp", "ts": "typescript"}
-COMMENT_OR_STRING = ("comment", "string", "string_content", "template_string", "raw_string_literal")
 BLOCK_OPENERS = (":", "{", "then", "do", "=>", "(")
 
 
@@ -125,30 +124,14 @@ def syntax_window(text: str, start: int, end: int, reach: int = SYNTAX_REACH) ->
     return lo, hi
 
 
-def node_at(tree: Tree, byte_offset: int) -> Node:
-    node = tree.root_node.descendant_for_byte_range(max(byte_offset - 1, 0), max(byte_offset - 1, 0))
-    return node if node is not None else tree.root_node
+def plan_hole(text: str, offset: int, language: str | None) -> HolePlan:
+    """Hole kind for a cursor at character offset: rest of line, a line, or a block body.
 
-
-def in_comment_or_string(tree: Tree, byte_offset: int) -> bool:
-    node: Node | None = node_at(tree, byte_offset)
-    while node is not None:
-        if node.type in COMMENT_OR_STRING or node.type.endswith("comment"):
-            return node.start_byte < byte_offset < node.end_byte or node.type.endswith("comment")
-        node = node.parent
-    return False
-
-
-def plan_hole(text: str, offset: int, language: str | None, tree: Tree | None = None) -> HolePlan:
-    """Hole kind for a cursor at character offset: rest of line, a line, or a block body."""
+    Text only: the kind depends on the cursor line and the line before it, so no parse.
+    """
     line_start = text.rfind("\n", 0, offset) + 1
     before = text[line_start:offset]
     if before.strip():
-        if tree is None:
-            tree = parse(text, language)
-        byte_offset = len(text[:offset].encode("utf-8"))
-        if tree is not None and in_comment_or_string(tree, byte_offset):
-            return HolePlan(HoleKind.REST_OF_LINE, multiline=False)
         return HolePlan(HoleKind.REST_OF_LINE, multiline=False)
     # Cursor on a blank line: a block body is due if the previous line opens a block
     # and nothing at this indentation follows yet.

@@ -2,8 +2,7 @@
 
 The server keeps its own store instead of pygls's workspace: pygls splits lines with
 `str.splitlines` and clamps request positions silently, while a request at a position the
-server cannot place must get an empty answer. Each document keeps a tree-sitter tree that
-is edited incrementally (`Tree.edit`) on every change and re-parsed lazily when asked for.
+server cannot place must get an empty answer.
 """
 
 from __future__ import annotations
@@ -13,9 +12,8 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote, urlparse
 
 from lsprotocol import types
-from tree_sitter import Point, Tree
 
-from diffill.infill.syntax import language_for, parse
+from diffill.infill.syntax import language_for
 
 from .positions import line_starts, offset_at, position_at
 
@@ -26,15 +24,6 @@ def path_of(uri: str) -> str:
     return unquote(urlparse(uri).path)
 
 
-def point_at(text: str, offset: int) -> tuple[int, Point]:
-    """Byte offset and tree-sitter point (row, byte column) of a character offset."""
-    row = text.count("\n", 0, offset)
-    line_start = text.rfind("\n", 0, offset) + 1
-    before = text[:line_start].encode("utf-8", "surrogatepass")
-    column = len(text[line_start:offset].encode("utf-8", "surrogatepass"))
-    return len(before) + column, Point(row, column)
-
-
 @dataclass
 class Document:
     uri: str
@@ -42,8 +31,6 @@ class Document:
     version: int
     language_id: str  # as the client named it
     language: str | None  # tree-sitter language; None: plain text
-    _tree: Tree | None = None
-    _stale_tree: bool = True  # edited since the last parse
     _starts: list[int] | None = field(default=None, repr=False)
 
     @property
@@ -62,37 +49,17 @@ class Document:
     def range_at(self, start: int, end: int, encoding: str) -> types.Range:
         return types.Range(start=self.position_at(start, encoding), end=self.position_at(end, encoding))
 
-    @property
-    def tree(self) -> Tree | None:
-        """The syntax tree of the current text (incremental re-parse after edits)."""
-        if self._stale_tree and self.language is not None:
-            self._tree = parse(self.text, self.language, self._tree)
-            self._stale_tree = False
-        return self._tree
-
     def apply(self, change: types.TextDocumentContentChangeEvent, encoding: str) -> None:
         if isinstance(change, types.TextDocumentContentChangeWholeDocument):
             self.text = change.text
-            self._tree = None
         else:
             # Edits follow the LSP rule: positions past a line end mean the line end.
             start = offset_at(self.text, self.starts, change.range.start, encoding, clamp=True)
             end = offset_at(self.text, self.starts, change.range.end, encoding, clamp=True)
             assert start is not None and end is not None
             end = max(start, end)
-            self.edit_tree(start, end, change.text)
             self.text = self.text[:start] + change.text + self.text[end:]
         self._starts = None
-        self._stale_tree = True
-
-    def edit_tree(self, start: int, end: int, new: str) -> None:
-        if self._tree is None:
-            return
-        start_byte, start_point = point_at(self.text, start)
-        old_end_byte, old_end_point = point_at(self.text, end)
-        new_text = self.text[:start] + new
-        new_end_byte, new_end_point = point_at(new_text, len(new_text))
-        self._tree.edit(start_byte, old_end_byte, new_end_byte, start_point, old_end_point, new_end_point)
 
 
 class DocumentStore:

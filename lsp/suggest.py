@@ -44,7 +44,7 @@ async def fills_at(ls: DiffillServer, doc: Document, offset: int, trigger: Trigg
     if not ls.worker.ready:
         return None
     text, version = doc.text, doc.version
-    plan = suggestion_plan(plan_hole(text, offset, doc.language, doc.tree))
+    plan = suggestion_plan(plan_hole(text, offset, doc.language))
     budget = ls.settings.typing_deadline_ms if typing else ls.settings.deadline_ms
     single = fills.single_line(plan, trigger)
     drafts = await ls.drafts.lookup(doc.uri, text, offset, budget / 2000) if single else ()

@@ -96,21 +96,6 @@ def test_unknown_draft_policy_is_an_error():
         FillRequest(text="x", start=0, draft_policy="maybe")
 
 
-def test_weak_drafts_rank_below_the_model_fill(engine, monkeypatch):
-    # A draft behind a context match shorter than STRONG_DRAFT_CHARS no longer outranks the
-    # model: the model runs, and the draft stays among the candidates, after its fill.
-    import diffill.infill.engine as engine_module
-
-    monkeypatch.setattr(engine_module, "STRONG_DRAFT_CHARS", 10_000)
-    engine.cache.clear()  # an earlier test may have filled the same request under the default
-    res = engine.fill(FillRequest(text=CLASS + "\n", start=len(CLASS), language="python", n=3))
-    assert res.steps >= 1
-    assert "draft" in [c.source for c in res.candidates]
-    valid = [c.source for c in res.candidates if c.syntax_ok]
-    if "model" in valid and "draft" in valid:  # among equally valid fills the model comes first
-        assert valid.index("model") < valid.index("draft")
-
-
 def test_block_hole_takes_a_copied_body_as_a_new_line_before_the_code_below(engine):
     # The previous line opens a block and the next line is already at the opener's
     # indentation: a block hole. The same opener earlier in the file has a one-line body.
