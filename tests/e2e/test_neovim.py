@@ -33,7 +33,7 @@ local id = vim.lsp.start({
   cmd = { python, '-m', 'diffill.lsp.cli', 'serve' },
   cmd_env = { DIFFILL_THREADS = '1' },
   root_dir = vim.fs.dirname(path),
-  init_options = { deadlineMs = 30000 },
+  init_options = { deadlineMs = 30000, typingDeadlineMs = 30000 },  -- typed requests have their own
   handlers = {
     ['diffill/status'] = function(_, result) table.insert(_G.diffill.states, result.state) end,
   },

@@ -23,8 +23,9 @@ from lsprotocol import types
 from diffill.lsp.client import DiffillClient
 from diffill.lsp.messages import RewriteRangeParams
 
-# The same generous deadlines the editor tests configure (a training job may share the CPU).
-OPTIONS: dict[str, Any] = {"deadlineMs": 60000, "rewriteDeadlineMs": 120000}
+# The same generous deadlines the editor tests configure (a training job may share the CPU); typed
+# requests have their own (`typingDeadlineMs`), else a busy machine makes them give way and answer empty.
+OPTIONS: dict[str, Any] = {"deadlineMs": 60000, "typingDeadlineMs": 60000, "rewriteDeadlineMs": 120000}
 URI_BASE = "file:///tmp/diffill-editor-reference"
 
 

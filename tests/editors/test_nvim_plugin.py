@@ -57,7 +57,7 @@ vim.cmd('filetype on')
 require('diffill').setup({
   cmd = { python, '-m', 'diffill.lsp.cli', 'serve' },
   cmd_env = { DIFFILL_THREADS = '1' },
-  settings = { deadlineMs = 60000, rewriteDeadlineMs = 120000 },
+  settings = { deadlineMs = 60000, typingDeadlineMs = 60000, rewriteDeadlineMs = 120000 },
   inline = { engine = engine, trigger = trigger },
 })
 vim.cmd.edit(path)
@@ -177,7 +177,7 @@ def state(nvim: Any) -> str | None:
 def wait_state(nvim: Any, want: str, timeout: float = 180) -> None:
     got = wait_for(lambda: state(nvim) in (want, "error") and state(nvim), timeout,
                    f"the server to be {want}")
-    assert got == want, got
+    assert got == want, (got, nvim.exec_lua("return _G.messages"))  # an error state says why there
 
 
 def start(version: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: str = "auto",
@@ -434,7 +434,7 @@ def test_project_files_never_choose_the_server_or_its_settings(tmp_path: Path,
         cmd, env, init, root = config
         assert cmd == [sys.executable, "-m", "diffill.lsp.cli", "serve"]
         assert env == {"DIFFILL_THREADS": "1"}
-        assert init == {"deadlineMs": 60000, "rewriteDeadlineMs": 120000}
+        assert init == {"deadlineMs": 60000, "typingDeadlineMs": 60000, "rewriteDeadlineMs": 120000}
         assert root == str(project)
         assert session.exec_lua("return vim.g.evil") is None
     finally:

@@ -148,6 +148,7 @@ function settings(work) {
     'diffill.server.path': join(work, 'bin', 'diffill'),
     'diffill.server.env': { DIFFILL_THREADS: '1' },
     'diffill.deadlineMs': 60000,
+    'diffill.typingDeadlineMs': 60000, // typed requests give way past theirs: patient on a busy machine too
     'diffill.rewriteDeadlineMs': 120000,
     'diffill.acceptanceLog': join(ARTIFACTS, 'accepted.jsonl'),
     'diffill.logFile': join(ARTIFACTS, 'server.log'),

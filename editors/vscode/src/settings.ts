@@ -14,9 +14,9 @@ import type { Executable } from 'vscode-languageclient/node';
 
 /** The server's configuration keys, camelCase and the same in every editor (README.md, Configuration). */
 const SERVER_KEYS = [
-  'modelPath', 'device', 'dtype', 'deadlineMs', 'rewriteDeadlineMs', 'lineBudget', 'blockBudget',
-  'sampler', 'candidates', 'enabledLanguages', 'logFile', 'acceptanceLog', 'workspaceIndex',
-  'workspaceIndexMaxFiles', 'draftPolicy', 'rewriteStrength', 'trustRemoteCode', 'quantization',
+  'modelPath', 'device', 'dtype', 'deadlineMs', 'typingDeadlineMs', 'rewriteDeadlineMs', 'lineBudget',
+  'blockBudget', 'sampler', 'candidates', 'enabledLanguages', 'logFile', 'acceptanceLog', 'workspaceIndex',
+  'workspaceIndexMaxFiles', 'draftPolicy', 'minConfidence', 'rewriteStrength', 'trustRemoteCode', 'quantization',
 ] as const;
 
 /** Every server key with its current value (defaults included), so a key reset in the UI resets the server too. */
