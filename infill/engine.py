@@ -18,7 +18,7 @@ import torch
 from diffill.model.denoiser import Denoiser
 
 from . import postprocess
-from .api import Cancelled, Candidate, FillRequest, FillResult, StopSignal
+from .api import Cancelled, Candidate, FillRequest, FillResult, SamplerConfig, StopSignal
 from .canvas import CanvasPlan, HealingIndex, aligned_batch, batch_canvases, build_canvas
 from .copy_baseline import copy_continuation
 from .corpus_index import BackgroundIndex
@@ -199,7 +199,7 @@ class InfillEngine:
         # fill is a new line before that code, so it needs the newline the model would write.
         newline = "\n" if hole.at_line_start and hole.rest.strip() else ""
         if req.draft_policy != "off":
-            prefix, suffix = req.text[: req.start], req.text[end:]
+            prefix, suffix = req.text[: req.start], after
             if (f := pool.offer(copy_continuation(prefix, suffix) + newline)) is not None:
                 f.copy = True
             for rank, (draft, chars) in enumerate(buffer_draft_matches(prefix, suffix)):
@@ -226,11 +226,8 @@ class InfillEngine:
         # MODEL_CARD.md), so with drafts on it writes only when nothing else was proposed.
         if req.draft_policy == "off" or not pool.items:
             n = max(1, req.n)
-            sampler = req.sampler
-            if n > 1 and sampler.temperature == 0:
-                sampler = replace(sampler, temperature=0.7, top_p=0.95)
-            result = denoise(d, ids.repeat(n, 1), attention.repeat(n, 1), cv.slot_positions, sampler,
-                             stop, allowed)
+            result = denoise(d, ids.repeat(n, 1), attention.repeat(n, 1), cv.slot_positions,
+                             candidate_sampler(req), stop, allowed)
             result.steps += 1  # the scoring pass
             for slot_ids in result.slots:
                 if (f := pool.offer(self.decode_slots(slot_ids, cv.healed))) is not None:
@@ -264,9 +261,7 @@ class InfillEngine:
         """
         d = self.denoiser
         n = max(1, req.n)
-        sampler = req.sampler
-        if n > 1 and sampler.temperature == 0:
-            sampler = replace(sampler, temperature=0.7, top_p=0.95)
+        sampler = candidate_sampler(req)
         texts = [""] * n
         logprobs = [0.0] * n
         done = [False] * n
@@ -430,6 +425,13 @@ class InfillEngine:
         if not fill.strip() or (drop_noise and plan.kind != HoleKind.RANGE and postprocess.is_noise(fill)):
             return None
         return fill
+
+
+def candidate_sampler(req: FillRequest) -> SamplerConfig:
+    """The request's sampler; several candidates from a greedy one would all be the same fill."""
+    if req.n > 1 and req.sampler.temperature == 0:
+        return replace(req.sampler, temperature=0.7, top_p=0.95)
+    return req.sampler
 
 
 def fill_text(engine: InfillEngine, text: str, offset: int, **kwargs: object) -> str | None:

@@ -19,7 +19,7 @@ import json
 import keyword
 import math
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
@@ -108,6 +108,3 @@ def default_ranker() -> Ranker:
         raise ValueError("ranker.json was fitted for other features; refit it")
     return Ranker(tuple(data["weights"]), data["bias"], data["show_at"])
 
-
-def features_dict(features: Features) -> dict[str, object]:
-    return asdict(features)
