@@ -17,7 +17,7 @@ from typing import Any
 
 from .bench_cut import KINDS, SINGLE_LINE_KINDS
 from .engine import InfillEngine
-from .evaluate import TaskOutcome, evaluate_tasks
+from .evaluate import TRIGGER, TaskOutcome, evaluate_tasks
 from .repo_drafts import RepoDrafts
 from .sampler import SamplerConfig
 
@@ -97,7 +97,7 @@ def bench_summary(name: str, rows: list[dict[str, Any]], draft_policy: str = "pr
     return {
         "bench": name,
         "tasks": len(rows),
-        "engine": {"drafts": draft_policy, "workspace_files": workspace_files},
+        "engine": {"drafts": draft_policy, "workspace_files": workspace_files, "trigger": TRIGGER.value},
         "by_kind": by_kind(rows),
         "latency_ms": percentiles([r["ms"] for r in rows]),
         "model_latency_ms": percentiles([r["model_ms"] for r in rows]),

@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING
 from diffill.model.errors import CheckpointError
 from diffill.model.sampler_config import problems, sampler_fields
 
-from .api import DRAFT_POLICIES, FillRequest, FillResult, SamplerConfig
+from .api import DRAFT_POLICIES, FillResult, SamplerConfig
 from .draft_index import DraftIndex
 from .markers import DEFAULT_MARKER, apply_edits, fill_markers, index_lookup
+from .requests import FillSettings, Trigger, cursor_request, range_request
 from .syntax import HoleKind, language_for
 
 if TYPE_CHECKING:  # torch-heavy: imported when a command needs the model
@@ -88,6 +89,12 @@ def checked(name: str, kind: type) -> Callable[[str], object]:
 
 def sampler_from(args: argparse.Namespace) -> SamplerConfig:
     return SamplerConfig(**{f.name: getattr(args, f.name) for f in sampler_fields()})
+
+
+def settings_from(args: argparse.Namespace) -> FillSettings:
+    """`diffill fill`'s request settings: --n, --drafts, --min-confidence, --strength, the sampler's."""
+    return FillSettings(candidates=args.n, draft_policy=args.drafts, sampler=sampler_from(args),
+                        min_confidence=args.min_confidence, strength=args.strength)
 
 
 def load_engine(args: argparse.Namespace) -> InfillEngine:
@@ -268,10 +275,11 @@ def run_fill(args: argparse.Namespace) -> int:
         print(f"diffill: {exc}", file=sys.stderr)
         return EXIT_MODEL
     language = language_for(None if path == "-" else path, args.language)
+    settings = settings_from(args)
     try:
-        req = FillRequest(text=text, start=start, end=end, language=language, n=args.n,
-                          draft_policy=args.drafts, strength=args.strength,
-                          sampler=sampler_from(args), min_confidence=args.min_confidence)
+        # A cursor is filled as an editor's invoked request: the user asked for this one.
+        req = (cursor_request(text, start, language, Trigger.INVOKED, settings) if end is None
+               else range_request(text, start, end, language, settings))
         result = engine.fill(req)
     except ValueError as exc:
         print(f"diffill: {exc}", file=sys.stderr)
@@ -331,7 +339,7 @@ def fill_holes(args: argparse.Namespace) -> int:
         if len(files) > 1:
             print(f"[{i + 1}/{len(files)}] {path}", file=sys.stderr)
         edits = fill_markers(engine, text, args.marker, language=language_for(str(path), args.language),
-                             sampler=sampler_from(args), draft_policy=args.drafts,
+                             settings=settings_from(args),
                              drafts=index_lookup(index, str(path)) if index is not None else None)
         new = apply_edits(text, edits)
         if index is not None:
@@ -422,7 +430,8 @@ def run_eval(args: argparse.Namespace) -> int:
 
     summary, outcomes = evaluate_tasks(engine, tasks, sampler_from(args), args.exec,
                                        progress=eval_progress, draft_policy=args.drafts, extra_drafts=extra,
-                                       kind=None if args.kind == "auto" else HoleKind(args.kind))
+                                       kind=None if args.kind == "auto" else HoleKind(args.kind),
+                                       min_confidence=args.min_confidence)
     if args.out:
         with args.out.open("w") as fh:
             for o in outcomes:

@@ -25,11 +25,16 @@ from pathlib import Path
 from typing import cast
 
 from .copy_baseline import copy_continuation
-from .engine import FillRequest, InfillEngine
+from .engine import InfillEngine
+from .requests import FillSettings, Trigger, cursor_request
 from .sampler import SamplerConfig
 from .syntax import HoleKind, introduces_errors
 
 EXEC_TIMEOUT_S = 3.0
+# Each task is an editor's invoked inline request with one candidate (`"candidates": 1`):
+# for a line hole the same request a typed one makes; a block task (an explicit block
+# request) may take several canvases. Eval has no deadline: it measures the full fill.
+TRIGGER = Trigger.INVOKED
 
 
 def load_tasks(path: Path, limit: int | None = None, sample: int | None = None) -> list[dict[str, str]]:
@@ -129,21 +134,24 @@ def evaluate_tasks(
     draft_policy: str = "prefer",
     extra_drafts: Callable[[dict[str, str]], tuple[str, ...]] | None = None,
     kind: HoleKind | None = None,
+    min_confidence: float | None = None,
 ) -> tuple[dict[str, object], list[TaskOutcome]]:
     """Fill every task through the engine; return the summary and per-task outcomes.
 
+    Requests come from the editor's builder (`requests.cursor_request`, trigger TRIGGER).
     extra_drafts: drafts from outside the task's text (e.g. `repo_drafts.RepoDrafts`).
     kind: the hole kind to fill (None: BLOCK for tasks of kind "block", else planned from
     the syntax, as for a cursor in an editor).
     """
+    settings = FillSettings(candidates=1, draft_policy=draft_policy, sampler=sampler or SamplerConfig(),
+                            min_confidence=min_confidence)
     sandbox = sandbox_prefix() if execute else []
     outcomes: list[TaskOutcome] = []
     for i, task in enumerate(tasks):
         prompt, suffix, middle = task["prompt"], task["suffix"], task["canonical_solution"]
-        req = FillRequest(text=prompt + suffix, start=len(prompt), language=language,
-                          sampler=sampler or SamplerConfig(), draft_policy=draft_policy,
-                          extra_drafts=extra_drafts(task) if extra_drafts else (),
-                          kind=kind or hole_kind_of(task))
+        req = cursor_request(prompt + suffix, len(prompt), language, TRIGGER, settings,
+                             kind=kind or hole_kind_of(task),
+                             extra_drafts=extra_drafts(task) if extra_drafts else ())
         result = engine.fill(req)
         completion = result.best or ""
         best = result.candidates[0] if result.candidates else None
@@ -170,7 +178,7 @@ def evaluate_tasks(
         ))
         if progress:
             progress(i + 1, len(tasks))
-    return summarize(outcomes), outcomes
+    return {**summarize(outcomes), "trigger": TRIGGER.value, "candidates": settings.candidates}, outcomes
 
 
 def shown_figures(outcomes: list[TaskOutcome]) -> dict[str, float | None]:

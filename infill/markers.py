@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from .api import FillRequest, SamplerConfig, StopSignal
+from .api import StopSignal
 from .draft_index import DraftIndex
+from .requests import FillSettings, Trigger, cursor_request, fit
 
 if TYPE_CHECKING:
     from .engine import InfillEngine
@@ -30,17 +32,18 @@ def fill_markers(
     marker: str,
     *,
     language: str | None,
-    sampler: SamplerConfig,
-    draft_policy: str = "prefer",
+    settings: FillSettings,
     drafts: DraftLookup | None = None,
     stop: StopSignal | None = None,
     seconds_each: float | None = None,
 ) -> list[Edit]:
     """One edit per marker replacing it with its fill.
 
-    seconds_each: a fresh deadline for every fill, so a text with many holes is not cut
-    short by one overall deadline.
+    Each hole is an invoked request (the user asked for the fills) for one candidate: only
+    the best is used. seconds_each: a fresh deadline for every fill, so a text with many
+    holes is not cut short by one overall deadline.
     """
+    settings = replace(settings, candidates=1)
     edits: list[Edit] = []
     shift = 0  # offset in the working text minus offset in the original
     current, search_from = text, 0
@@ -48,10 +51,9 @@ def fill_markers(
         current = current[:at] + current[at + len(marker) :]
         if stop is not None and seconds_each is not None:
             stop.deadline = time.monotonic() + seconds_each
-        req = FillRequest(text=current, start=at, language=language, sampler=sampler,
-                          draft_policy=draft_policy, forbidden=marker,
-                          extra_drafts=drafts(current, at) if drafts is not None else ())
-        filled = engine.fill(req, stop).best or ""
+        req = cursor_request(current, at, language, Trigger.INVOKED, settings, forbidden=marker,
+                             extra_drafts=drafts(current, at) if drafts is not None else ())
+        filled = engine.fill(fit(req, engine.denoiser.max_canvas), stop).best or ""
         current = current[:at] + filled + current[at:]
         edits.append((at - shift, at - shift + len(marker), filled))
         shift += len(filled) - len(marker)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
 from diffill.infill.api import DRAFT_POLICIES, SamplerConfig
+from diffill.infill.requests import FillSettings
 from diffill.model.sampler_config import camel, problems
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -50,6 +51,13 @@ class Settings:
 
     def enabled_for(self, language_id: str) -> bool:
         return "*" in self.enabled_languages or language_id in self.enabled_languages
+
+    def fill_settings(self) -> FillSettings:
+        """What requests take from these settings (diffill.infill.requests builds them)."""
+        return FillSettings(candidates=self.candidates, draft_policy=self.draft_policy,
+                            sampler=self.sampler, min_confidence=self.min_confidence,
+                            line_budget=self.line_budget, block_budget=self.block_budget,
+                            strength=self.rewrite_strength)
 
 
 def type_ok(value: Any, hint: Any) -> bool:

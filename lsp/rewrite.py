@@ -14,6 +14,7 @@ from pygls.exceptions import JsonRpcInvalidParams
 
 from diffill.infill.api import StopSignal
 from diffill.infill.markers import DEFAULT_MARKER, Edit, fill_markers
+from diffill.infill.requests import range_request
 
 from . import fills, items
 from .documents import Document
@@ -49,7 +50,8 @@ async def rewrite_range(ls: DiffillServer, params: RewriteRangeParams) -> Rewrit
     strength = params.strength
     if strength is not None and not 0.0 <= strength <= 1.0:
         raise JsonRpcInvalidParams(f"strength must be between 0 and 1, got {strength}")
-    req = fills.rewrite_request(doc.text, start, end, doc.language, n, ls.settings, strength)
+    req = range_request(doc.text, start, end, doc.language, ls.settings.fill_settings(), n=n,
+                        strength=strength)
     try:
         result = await ls.worker.run(f"rewrite:{doc.uri}", lambda engine, stop: fills.fill(engine, req, stop),
                                      ls.settings.rewrite_deadline_ms, LONG)
@@ -98,8 +100,8 @@ async def apply_hole_fills(ls: DiffillServer, uri: str, version: int) -> bool:
 
     def fill_all(engine: InfillEngine, stop: StopSignal) -> list[Edit]:
         return fill_markers(engine, text, DEFAULT_MARKER, language=language,
-                            sampler=settings.sampler, draft_policy=settings.draft_policy,
-                            drafts=drafts, stop=stop, seconds_each=settings.rewrite_deadline_ms / 1000)
+                            settings=settings.fill_settings(), drafts=drafts, stop=stop,
+                            seconds_each=settings.rewrite_deadline_ms / 1000)
 
     edits = await ls.worker.run(f"holes:{uri}", fill_all, settings.rewrite_deadline_ms, LONG)
     if edits is None or current(ls, uri, version) is not doc:

@@ -15,11 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
-from diffill.infill.syntax import plan_hole, suggestion_plan
+from diffill.infill.requests import Trigger, cursor_request, hole_plan, takes_drafts
 
 from . import fills, items
 from .documents import Document
-from .fills import Trigger
 from .worker import ASKED, TYPED
 
 if TYPE_CHECKING:
@@ -44,11 +43,11 @@ async def fills_at(ls: DiffillServer, doc: Document, offset: int, trigger: Trigg
     if not ls.worker.ready:
         return None
     text, version = doc.text, doc.version
-    plan = suggestion_plan(plan_hole(text, offset, doc.language))
     budget = ls.settings.typing_deadline_ms if typing else ls.settings.deadline_ms
-    single = fills.single_line(plan, trigger)
-    drafts = await ls.drafts.lookup(doc.uri, text, offset, budget / 2000) if single else ()
-    req = fills.suggestion_request(text, offset, doc.language, plan, trigger, ls.settings, drafts)
+    wanted = takes_drafts(hole_plan(text, offset, doc.language), trigger)
+    drafts = await ls.drafts.lookup(doc.uri, text, offset, budget / 2000) if wanted else ()
+    req = cursor_request(text, offset, doc.language, trigger, ls.settings.fill_settings(),
+                         extra_drafts=drafts)
     key = f"{'completion' if trigger is Trigger.COMPLETION else 'inline'}:{doc.uri}"
     result = await ls.worker.run(key, lambda engine, stop: fills.fill(engine, req, stop), budget,
                                  TYPED if typing else ASKED)
