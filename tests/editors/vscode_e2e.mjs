@@ -12,9 +12,12 @@
 // a second diffill server answers for the same text (tests/editors/reference.py: greedy, one thread,
 // so the same question gets the same answer). Then it selects a line, runs "diffill: Rewrite
 // Selection" from the command palette and checks the file against the server's rewrite; then
-// "Fill Hole Markers" on a `<|fill|>` marker, "Restart Server", a bad setting changed while it
-// runs (one warning), diffill.inline.trigger = "manual" (ghost text on Alt+\\), and a server that
-// cannot start (status bar error, one message, a click on the item shows the log).
+// in a second file (fixtures/repeated/loaders.py, four functions that read a JSON file the same way
+// and a fifth being written) the ghost text must be the known right continuation, not just the
+// server's answer, and Tab inserts it; then "Fill Hole Markers" on a `<|fill|>` marker, "Restart
+// Server", a bad setting changed while it runs (one warning), diffill.inline.trigger = "manual"
+// (ghost text on Alt+\\), and a server that cannot start (status bar error, one message, a click
+// on the item shows the log).
 // Every wait is on a state (the status bar, the cursor position, the file on disk, the server's
 // log), never a fixed time.
 // Screenshots go to $ARTIFACTS. Run it through tests/editors/run_vscode_e2e.sh.
@@ -35,6 +38,12 @@ const FIXTURE = join(HERE, 'fixtures', 'workspace');
 const FILE = 'arith.py';
 const TYPE_LINE = 10; // 1-based: "    return" in mul(); the test types " a" at its end ("a" after a space)
 const REWRITE_LINE = 6; // 1-based: "    return a - b" in sub(), selected whole and rewritten
+// The right answer: loaders.py's last line is "        return"; after " j" only one continuation
+// fits, the one its four other functions have. Copied into the workspace only when it is used, so
+// the workspace index has nothing of it while arith.py is checked against the reference server.
+const REPEATED = join(HERE, 'fixtures', 'repeated', 'loaders.py');
+const REPEATED_TYPED = ' j';
+const REPEATED_RIGHT = 'son.load(f)';
 
 const env = (name, fallback) => {
   const value = process.env[name] ?? fallback;
@@ -113,6 +122,22 @@ async function goTo(page, line, column) {
   await page.keyboard.type(`${line}:${column}`, { delay: 20 });
   await page.keyboard.press('Enter');
   await cursorAt(page, line, column);
+}
+
+/** Open `file` of the workspace with Quick Open and wait until the editor shows `text` (again if a
+ * keystroke got lost while the workbench was busy). */
+async function openFile(page, editor, file, text) {
+  await waitFor(`${file} open in an editor`, async () => {
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Control+P');
+    await page.waitForSelector('.quick-input-widget input', { state: 'visible', timeout: 10_000 });
+    await page.keyboard.type(file, { delay: 20 });
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: file }).first().waitFor({ timeout: 10_000 });
+    await page.keyboard.press('Enter');
+    await editor.locator('.view-lines', { hasText: text }).waitFor({ timeout: 10_000 });
+    return true;
+  }, 60_000);
+  say(`opened ${file}`);
 }
 
 /** A workspace that tries to choose what runs: every such setting points at something of its own. */
@@ -237,19 +262,8 @@ async function main() {
     await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`);
     await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
 
-    // Open the file with Quick Open (again if a keystroke got lost while the workbench was busy).
     const editor = page.locator('.editor-instance .monaco-editor').first();
-    await waitFor(`${FILE} open in an editor`, async () => {
-      await page.keyboard.press('Escape');
-      await page.keyboard.press('Control+P');
-      await page.waitForSelector('.quick-input-widget input', { state: 'visible', timeout: 10_000 });
-      await page.keyboard.type(FILE, { delay: 20 });
-      await page.locator('.quick-input-list .monaco-list-row', { hasText: FILE }).first().waitFor({ timeout: 10_000 });
-      await page.keyboard.press('Enter');
-      await editor.locator('.view-lines', { hasText: 'def mul' }).waitFor({ timeout: 10_000 });
-      return true;
-    }, 60_000);
-    say(`opened ${FILE}`);
+    await openFile(page, editor, FILE, 'def mul');
 
     const status = page.locator('[aria-label^="diffill: ready"]');
     await status.first().waitFor({ timeout: 180_000 });
@@ -333,6 +347,28 @@ async function main() {
       check(rewritten === want, `line ${REWRITE_LINE} ${JSON.stringify(selected)} became ${JSON.stringify(rewrite)}, as the server says`);
     }
 
+    // The known right answer, at the server's default confidence threshold.
+    const loaders = 'loaders.py';
+    cpSync(REPEATED, join(workspace, loaders));
+    const repeated = readFileSync(REPEATED, 'utf8');
+    const rows = repeated.split('\n').slice(0, -1); // the file ends with a newline
+    await openFile(page, editor, loaders, 'def load_stock');
+    await goTo(page, rows.length, rows[rows.length - 1].length + 1);
+    await page.keyboard.type(REPEATED_TYPED, { delay: 80 });
+    const right = await waitFor('ghost text in loaders.py', async () => (await ghost.allTextContents()).join('')
+      || undefined, 120_000);
+    await shot('06b-right-answer.png');
+    check(right.replace(/\u00a0/g, ' ') === REPEATED_RIGHT, `ghost text ${JSON.stringify(right)} is the right continuation`);
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Control+S');
+    const completed = await waitFor('the saved loaders.py', () => {
+      const text = readFileSync(join(workspace, loaders), 'utf8');
+      return text !== repeated ? text : undefined;
+    }, 20_000);
+    const wantRows = [...rows.slice(0, -1), rows[rows.length - 1] + REPEATED_TYPED + REPEATED_RIGHT];
+    check(completed === `${wantRows.join('\n')}\n`, 'Tab inserted it: load_stock reads its file as the others do');
+    await openFile(page, editor, FILE, 'def mul'); // back to arith.py for the checks that follow
+
     // Fill a hole marker on the last (empty) line.
     const beforeFill = readFileSync(join(workspace, FILE), 'utf8');
     const HOLE = 'x = mul(2, <|fill|>)';
@@ -351,6 +387,7 @@ async function main() {
     const last = filled.slice(beforeFill.length);
     check(filled.startsWith(beforeFill) && last.startsWith('x = mul(2, ') && last.endsWith(')'),
       `Fill Hole Markers filled the marker: ${JSON.stringify(last)}`);
+
 
     // Restart the server: the status bar goes through starting/loading back to ready.
     await command(page, 'diffill: Restart Server');
