@@ -342,6 +342,9 @@ def fill_holes(args: argparse.Namespace) -> int:
                              settings=settings_from(args),
                              drafts=index_lookup(index, str(path)) if index is not None else None)
         new = apply_edits(text, edits)
+        if open_holes := text.count(args.marker) - len(edits):
+            print(f"diffill: {path}: {open_holes} of {text.count(args.marker)} holes left marked: "
+                  "no candidate was confident enough (--min-confidence 0 fills them anyway)", file=sys.stderr)
         if index is not None:
             index.update(str(path), new.replace(args.marker, ""))  # later files see the fills
         changed += 1

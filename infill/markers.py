@@ -4,6 +4,7 @@ Shared by `diffill fill --holes` and the language server's "Fill holes" command,
 fill the same way: earlier fills become context for later ones, line holes take drafts from
 other files when the caller has an index, no fill contains a marker (the text's other holes
 would be the closest draft), and a marker in a fill would never be filled again anyway.
+Holes the engine is not confident about stay marked.
 """
 
 from __future__ import annotations
@@ -37,11 +38,14 @@ def fill_markers(
     stop: StopSignal | None = None,
     seconds_each: float | None = None,
 ) -> list[Edit]:
-    """One edit per marker replacing it with its fill.
+    """One edit per filled marker, replacing it with its fill.
 
-    Each hole is an invoked request (the user asked for the fills) for one candidate: only
-    the best is used. seconds_each: a fresh deadline for every fill, so a text with many
-    holes is not cut short by one overall deadline.
+    A hole whose best candidate the engine would not show (below the confidence threshold,
+    `min_confidence` in settings) keeps its marker: a CI job or an editor user then sees
+    which holes are still open rather than a wrong fill. Each hole is an invoked request
+    (the user asked for the fills) for one candidate: only the best is used. seconds_each: a
+    fresh deadline for every fill, so a text with many holes is not cut short by one
+    overall deadline.
     """
     settings = replace(settings, candidates=1)
     edits: list[Edit] = []
@@ -53,7 +57,12 @@ def fill_markers(
             stop.deadline = time.monotonic() + seconds_each
         req = cursor_request(current, at, language, Trigger.INVOKED, settings, forbidden=marker,
                              extra_drafts=drafts(current, at) if drafts is not None else ())
-        filled = engine.fill(fit(req, engine.denoiser.max_canvas), stop).best or ""
+        result = engine.fill(fit(req, engine.denoiser.max_canvas), stop)
+        if not result.shown:  # the engine abstains: the hole stays marked, nothing wrong is written
+            current = current[:at] + marker + current[at:]
+            search_from = at + len(marker)
+            continue
+        filled = result.best or ""
         current = current[:at] + filled + current[at:]
         edits.append((at - shift, at - shift + len(marker), filled))
         shift += len(filled) - len(marker)

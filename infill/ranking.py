@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# A name, not the letters of a number (`0x5EED`, `1e3`, `10j`).
+IDENTIFIER = re.compile(r"(?<![0-9A-Za-z_])[A-Za-z_][A-Za-z0-9_]*")
 BUILTIN_WORDS = frozenset(dir(builtins))
 
 
@@ -46,6 +47,7 @@ class Features:
     balanced: bool = True  # its line's brackets balance
     unknown_ids: int = 0  # identifiers neither in the file, builtins nor keywords
     repeats_nearby: bool = False  # its whole line already stands within a few lines of the hole
+    foreign_attributes: int = 0  # `self.x` names the enclosing class never mentions (class_scope)
     tokens: int = 0  # length in denoiser tokens
 
     def vector(self) -> list[float]:
@@ -67,6 +69,7 @@ class Features:
             float(self.balanced),
             min(self.unknown_ids, 4) / 4,
             float(self.repeats_nearby),
+            min(self.foreign_attributes, 2) / 2,
             min(self.tokens, 32) / 32,
         ]
 
@@ -74,7 +77,7 @@ class Features:
 FEATURE_NAMES = (
     "denoiser", "ngram", "ngram_top", "ngram_any", "ngram_order", "draft_chars", "draft_top",
     "draft_any", "copy", "workspace", "workspace_top", "model", "sources", "syntax_ok",
-    "balanced", "unknown_ids", "repeats_nearby", "tokens",
+    "balanced", "unknown_ids", "repeats_nearby", "foreign_attributes", "tokens",
 )
 
 

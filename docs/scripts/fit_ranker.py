@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from diffill.infill.ranking import FEATURE_NAMES, Features
+from diffill.infill.ranking import FEATURE_NAMES, Features, Ranker
 
 
 def load(path: Path) -> list[dict]:
@@ -43,7 +43,10 @@ def collect(path: Path, bench: str = "dev") -> None:
 
     tasks, workspace = load_bench(bench)
     denoiser = load_denoiser(None, "cpu", "fp32")
-    engine = InfillEngine(denoiser, corpus=BackgroundIndex(denoiser.tokenizer, denoiser.ids.eos))
+    # Pools do not depend on the ranker; an unfitted one lets new features be collected.
+    unfitted = Ranker(tuple(0.0 for _ in FEATURE_NAMES), 0.0, 1.0)
+    engine = InfillEngine(denoiser, corpus=BackgroundIndex(denoiser.tokenizer, denoiser.ids.eos),
+                          ranker=unfitted)
     engine.corpus.get(None)  # type: ignore[union-attr]
     drafts = RepoDrafts(workspace)
     path.parent.mkdir(parents=True, exist_ok=True)

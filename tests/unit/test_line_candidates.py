@@ -45,6 +45,7 @@ def test_bracket_balance_and_unknown_identifiers():
     known = frozenset({"self", "items"})
     assert unknown_identifiers("len(self.items)", known) == 0
     assert unknown_identifiers("findfile(filename)", known) == 2
+    assert unknown_identifiers("f(self, seed=0x5EED, scale=1e3)", known | {"f"}) == 2  # not x5EED, e3
 
 
 def test_ranker_prefers_agreeing_syntax_valid_candidates_and_abstains_on_weak_ones():

@@ -9,6 +9,8 @@ from diffill.infill.markers import DEFAULT_MARKER, apply_edits, fill_markers
 from diffill.infill.requests import FillSettings
 from diffill.model.denoiser import MaskedLMDenoiser
 
+EVERY_HOLE = FillSettings(min_confidence=0.0)  # fill even where the engine would abstain
+
 
 @pytest.fixture(scope="module")
 def engine() -> InfillEngine:
@@ -17,7 +19,7 @@ def engine() -> InfillEngine:
 
 def test_edits_are_in_original_coordinates_and_replace_every_marker(engine: InfillEngine) -> None:
     text = f"def f(x):\n    y = {DEFAULT_MARKER}\n    return y\n\n\ndef g():\n    return {DEFAULT_MARKER}\n"
-    edits = fill_markers(engine, text, DEFAULT_MARKER, language="python", settings=FillSettings())
+    edits = fill_markers(engine, text, DEFAULT_MARKER, language="python", settings=EVERY_HOLE)
     assert [(s, e) for s, e, _ in edits] == [(18, 26), (text.rindex(DEFAULT_MARKER), len(text) - 1)]
     assert all(text[s:e] == DEFAULT_MARKER for s, e, _ in edits)
     filled = apply_edits(text, edits)
@@ -34,7 +36,7 @@ def test_drafts_are_looked_up_without_the_marker_and_earlier_fills_are_context(
         return ("zeta_checksum(buffer, seed=0x5EED)",)
 
     text = f"def a(buffer):\n    v = {DEFAULT_MARKER}\n\n\ndef b(buffer):\n    w = {DEFAULT_MARKER}\n"
-    edits = fill_markers(engine, text, DEFAULT_MARKER, language="python", settings=FillSettings(),
+    edits = fill_markers(engine, text, DEFAULT_MARKER, language="python", settings=EVERY_HOLE,
                          drafts=lookup)
     assert [new for _, _, new in edits] == ["zeta_checksum(buffer, seed=0x5EED)"] * 2
     assert all(DEFAULT_MARKER not in t[:at] for t, at in seen)
@@ -49,7 +51,7 @@ def test_apply_edits_takes_any_order() -> None:
 
 def test_a_draft_holding_a_marker_is_never_proposed(engine: InfillEngine) -> None:
     text = f"def a(buffer):\n    v = {DEFAULT_MARKER}\n"
-    edits = fill_markers(engine, text, DEFAULT_MARKER, language="python", settings=FillSettings(),
+    edits = fill_markers(engine, text, DEFAULT_MARKER, language="python", settings=EVERY_HOLE,
                          drafts=lambda t, at: (f"zeta({DEFAULT_MARKER})", "zeta(buffer)"))
     assert [new for _, _, new in edits] == ["zeta(buffer)"]
 
@@ -58,5 +60,14 @@ def test_a_later_hole_is_not_copied_as_a_draft_into_an_earlier_one(engine: Infil
     line = f"    total = sum({DEFAULT_MARKER}\n"
     text = f"def f(items):\n{line}\n\ndef g(items):\n{line}"
     filled = apply_edits(text, fill_markers(engine, text, DEFAULT_MARKER, language="python",
-                                            settings=FillSettings()))
+                                            settings=EVERY_HOLE))
+    assert DEFAULT_MARKER not in filled
+
+
+def test_a_hole_the_engine_abstains_on_keeps_its_marker(engine: InfillEngine) -> None:
+    text = f"def f(x):\n    y = {DEFAULT_MARKER}\n    return {DEFAULT_MARKER}\n"
+    unsure = FillSettings(min_confidence=1.0)  # no candidate is ever this sure
+    assert fill_markers(engine, text, DEFAULT_MARKER, language="python", settings=unsure) == []
+    filled = apply_edits(text, fill_markers(engine, text, DEFAULT_MARKER, language="python",
+                                            settings=EVERY_HOLE))
     assert DEFAULT_MARKER not in filled
