@@ -106,4 +106,9 @@ async def apply_hole_fills(ls: DiffillServer, uri: str, version: int) -> bool:
     edits = await ls.worker.run(f"holes:{uri}", fill_all, settings.rewrite_deadline_ms, LONG)
     if edits is None or current(ls, uri, version) is not doc:
         return False
+    if left := text.count(DEFAULT_MARKER) - len(edits):  # fill_markers keeps the holes it is unsure of
+        ls.tell(types.MessageType.Info, f"diffill: {left} of {len(edits) + left} holes left marked: "
+                "no candidate was confident enough (minConfidence 0 fills them anyway)")
+    if not edits:  # done, and told why: VS Code answers an empty edit "not applied", a failure to clients
+        return True
     return await apply_edit(ls, items.document_edit(doc, version, edits, ls.encoding), "Fill diffill holes")

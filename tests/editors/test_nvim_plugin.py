@@ -41,6 +41,11 @@ ACCEPT, WORD, LINE, NEXT, PREV, TRIGGER = "<Tab>", "<M-Right>", "<M-Down>", "<M-
 # continuation the file supports is the one its four other functions have.
 REPEATED = HERE / "fixtures" / "repeated" / "loaders.py"
 REPEATED_TYPED, REPEATED_RIGHT = " j", "son.load(f)"
+# A hole marker the engine is sure of: the buffer's other function reads its file this way.
+HOLE_MARKER, HOLE_RIGHT = "<|fill|>", "json.load(f)"
+HOLES = ["import json", "", "", "def load_users(path):", '    with open(path, encoding="utf-8") as f:',
+         "        return json.load(f)", "", "", "def load_orders(path):",
+         '    with open(path, encoding="utf-8") as f:', "        return <|fill|>"]
 # Every candidate shown (minConfidence 0), so there are several to cycle through.
 ALL_CANDIDATES = {"minConfidence": 0}
 
@@ -111,6 +116,22 @@ client.request = function(self, method, params, handler, ...)
           return type(item.insertText) == 'string' and item.insertText or item.insertText.value
         end, result.items or result)
       end
+      return inner(err, result, ...)
+    end
+  end
+  return request(self, method, params, handler, ...)
+end
+"""
+
+# Record the answer to diffill's workspace/executeCommand (`_G.executed`: its error and result).
+RECORD_EXECUTED = r"""
+local client = require('diffill.lsp').client(0)
+local request = client.request
+client.request = function(self, method, params, handler, ...)
+  if method == 'workspace/executeCommand' then
+    local inner = handler
+    handler = function(err, result, ...)
+      _G.executed = { err = err or vim.NIL, result = result == nil and vim.NIL or result }
       return inner(err, result, ...)
     end
   end
@@ -332,15 +353,37 @@ def test_rewrite_replaces_the_range_with_the_servers_rewrite(editor: Any, expect
 
 @pytest.mark.slow
 def test_fill_and_status_commands(editor: Any) -> None:
-    editor.current.buffer[:] = ["def twice(x):", "    return <|fill|>", "", "", "y = twice(<|fill|>)"]
+    """:DiffillFill writes the fill the engine is sure of (the right one), then the status is ready."""
+    editor.current.buffer[:] = HOLES
     editor.command("DiffillFill")
-    wait_for(lambda: not any("<|fill|>" in line for line in editor.current.buffer[:]), 120, "filled holes")
-    assert editor.current.buffer[0] == "def twice(x):" and editor.current.buffer[1].startswith("    return ")
+    wait_for(lambda: HOLE_MARKER not in editor.current.buffer[-1], 120, "the hole to be filled")
+    assert editor.current.buffer[:] == [*HOLES[:-1], HOLES[-1].replace(HOLE_MARKER, HOLE_RIGHT)]
     # The server said "busy" before it sent the edits (one transport, in order); it says "ready"
     # once its queue is empty.
     wait_state(editor, "ready", 60)
     status = editor.exec_lua("return require('diffill.commands').status_lines(0)")
     assert status[0] == "diffill: ready" and any(line.startswith("fills ") for line in status), status
+
+
+@pytest.mark.slow
+def test_fill_leaves_unsure_holes_marked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hole the engine is not confident about keeps its marker (here every hole: minConfidence 1.0
+    is above any confidence), the buffer is unchanged and the user is told, with no error."""
+    session = start("0.12", tmp_path, monkeypatch, settings={"minConfidence": 1.0})
+    try:
+        wait_state(session, "ready")
+        session.exec_lua(RECORD_EXECUTED)
+        session.current.buffer[:] = HOLES
+        session.command("DiffillFill")
+        answer = wait_for(lambda: session.exec_lua("return _G.executed"), 120, "the fill command's answer")
+        assert answer == {"err": None, "result": True}, answer  # nothing to write, and no error
+        told = last_message(session, "diffill: 1 of 1 holes left marked")
+        assert told and "minConfidence 0 fills them anyway" in told, session.exec_lua("return _G.messages")
+        assert session.current.buffer[:] == HOLES
+        messages = session.exec_lua("return _G.messages")
+        assert not [m for m in messages if "failed" in m or "not filled" in m], messages
+    finally:
+        stop(session)
 
 
 @pytest.fixture(params=CASES, ids=[f"nvim{v}-{e}" for v, e in CASES])

@@ -14,10 +14,11 @@
 // Selection" from the command palette and checks the file against the server's rewrite; then
 // in a second file (fixtures/repeated/loaders.py, four functions that read a JSON file the same way
 // and a fifth being written) the ghost text must be the known right continuation, not just the
-// server's answer, and Tab inserts it; then "Fill Hole Markers" on a `<|fill|>` marker, "Restart
-// Server", a bad setting changed while it runs (one warning), diffill.inline.trigger = "manual"
-// (ghost text on Alt+\\), and a server that cannot start (status bar error, one message, a click
-// on the item shows the log).
+// server's answer, and Tab inserts it; then "Fill Hole Markers" on a `<|fill|>` marker in that body
+// line (filled with the right text), "Restart Server", a bad setting changed while it runs (one
+// warning), diffill.inline.trigger = "manual" (ghost text on Alt+\\), a marker left as it is when no
+// fill is confident enough (minConfidence 1.0), and a server that cannot start (status bar error, one
+// message, a click on the item shows the log).
 // Every wait is on a state (the status bar, the cursor position, the file on disk, the server's
 // log), never a fixed time.
 // Screenshots go to $ARTIFACTS. Run it through tests/editors/run_vscode_e2e.sh.
@@ -44,6 +45,9 @@ const REWRITE_LINE = 6; // 1-based: "    return a - b" in sub(), selected whole 
 const REPEATED = join(HERE, 'fixtures', 'repeated', 'loaders.py');
 const REPEATED_TYPED = ' j';
 const REPEATED_RIGHT = 'son.load(f)';
+// The same body line as a hole marker: the fill the engine is sure of is the rest of the line.
+const HOLE_MARKER = '<|fill|>';
+const HOLE_RIGHT = 'json.load(f)';
 
 const env = (name, fallback) => {
   const value = process.env[name] ?? fallback;
@@ -367,27 +371,29 @@ async function main() {
     }, 20_000);
     const wantRows = [...rows.slice(0, -1), rows[rows.length - 1] + REPEATED_TYPED + REPEATED_RIGHT];
     check(completed === `${wantRows.join('\n')}\n`, 'Tab inserted it: load_stock reads its file as the others do');
-    await openFile(page, editor, FILE, 'def mul'); // back to arith.py for the checks that follow
 
-    // Fill a hole marker on the last (empty) line.
-    const beforeFill = readFileSync(join(workspace, FILE), 'utf8');
-    const HOLE = 'x = mul(2, <|fill|>)';
-    await page.keyboard.press('Control+End');
-    await page.keyboard.insertText(HOLE);
+    // Fill a hole marker the engine is sure of: load_stock's body again, with the marker in place
+    // of what Tab inserted (Shift+Home selects back to "return").
+    const holeRows = [...rows.slice(0, -1), `${rows[rows.length - 1]} ${HOLE_MARKER}`];
+    const holed = `${holeRows.join('\n')}\n`;
+    await page.keyboard.press('End');
+    await page.keyboard.press('Shift+Home');
+    await page.keyboard.insertText(`return ${HOLE_MARKER}`);
     await page.keyboard.press('Escape'); // no ghost text over the marker
+    await page.keyboard.press('Control+S');
+    await waitFor('the saved marker', () => readFileSync(join(workspace, loaders), 'utf8') === holed, 20_000);
     await command(page, 'diffill: Fill Hole Markers');
     await waitFor('the marker to be filled', async () => !(await editor.locator('.view-lines').textContent())
-      .includes('<|fill|>'), 180_000);
+      .includes(HOLE_MARKER), 180_000);
     await page.keyboard.press('Control+S');
     const filled = await waitFor('the saved fill', () => {
-      const text = readFileSync(join(workspace, FILE), 'utf8');
-      return text !== beforeFill && !text.includes('<|fill|>') ? text : undefined;
+      const text = readFileSync(join(workspace, loaders), 'utf8');
+      return text !== holed ? text : undefined;
     }, 20_000);
     await shot('07-filled.png');
-    const last = filled.slice(beforeFill.length);
-    check(filled.startsWith(beforeFill) && last.startsWith('x = mul(2, ') && last.endsWith(')'),
-      `Fill Hole Markers filled the marker: ${JSON.stringify(last)}`);
-
+    check(filled === holed.replace(HOLE_MARKER, HOLE_RIGHT) && filled === completed,
+      `Fill Hole Markers filled the marker with the right text ${JSON.stringify(HOLE_RIGHT)}`);
+    await openFile(page, editor, FILE, 'def mul'); // back to arith.py for the checks that follow
 
     // Restart the server: the status bar goes through starting/loading back to ready.
     await command(page, 'diffill: Restart Server');
@@ -433,6 +439,33 @@ async function main() {
     await shot('10-manual-trigger.png');
     check(asked.length > 0, `with trigger "manual", Trigger Inline Suggestion shows ghost text ${JSON.stringify(asked)}`);
     await page.keyboard.press('Escape');
+
+    // A hole the engine is not sure of stays marked (minConfidence 1.0: no fill is that sure): the
+    // server says so, and there is no error or "not filled" message.
+    writeFileSync(machineSettings, JSON.stringify({ ...settings(work), 'diffill.inline.trigger': 'manual',
+      'diffill.minConfidence': 1.0, 'diffill.rewriteStrength': 7 }, null, 2));
+    await page.locator('.notification-toast', { hasText: 'rewriteStrength' }).first().waitFor({ timeout: 30_000 });
+    await command(page, 'Notifications: Clear All Notifications');
+    await page.keyboard.press('Control+End');
+    await page.keyboard.insertText(`x = mul(2, ${HOLE_MARKER})`);
+    await page.keyboard.press('Control+S');
+    const unsure = await waitFor('the saved unsure marker', () => {
+      const text = readFileSync(join(workspace, FILE), 'utf8');
+      return text.endsWith(`\nx = mul(2, ${HOLE_MARKER})`) ? text : undefined;
+    }, 20_000);
+    await command(page, 'diffill: Fill Hole Markers');
+    await page.locator('.notification-toast', { hasText: '1 of 1 holes left marked' }).first()
+      .waitFor({ timeout: 180_000 });
+    // The progress toast stays until the command has answered (after the message and the edit).
+    await waitFor('the fill command to answer', async () => await page.locator('.notification-toast',
+      { hasText: 'filling 1 hole' }).count() === 0, 60_000);
+    await shot('10b-left-marked.png');
+    const told = await page.locator('.notification-toast').allTextContents();
+    check(told.every((t) => t.includes('holes left marked')),
+      `the only message says the hole stayed marked (${JSON.stringify(told)})`);
+    check((await editor.locator('.view-lines').textContent()).includes(HOLE_MARKER), 'the marker is still in the editor');
+    await page.keyboard.press('Control+S');
+    check(readFileSync(join(workspace, FILE), 'utf8') === unsure, 'and the file is unchanged');
 
     // A server that cannot start: the status bar shows the error, it is told once, a click shows the log.
     await command(page, 'Notifications: Clear All Notifications');
