@@ -58,7 +58,9 @@ def fill_markers(
         req = cursor_request(current, at, language, Trigger.INVOKED, settings, forbidden=marker,
                              extra_drafts=drafts(current, at) if drafts is not None else ())
         result = engine.fill(fit(req, engine.denoiser.max_canvas), stop)
-        if not result.shown:  # the engine abstains: the hole stays marked, nothing wrong is written
+        if not result.shown and settings.min_confidence != 0:
+            # The engine abstains: the hole stays marked, nothing wrong is written. At a
+            # threshold of 0 the user asked for every hole: its best candidate, or nothing.
             current = current[:at] + marker + current[at:]
             search_from = at + len(marker)
             continue

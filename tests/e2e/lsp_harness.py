@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import threading
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from lsprotocol import types
@@ -43,6 +44,18 @@ class Session:
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float = 90) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    @contextmanager
+    def every_candidate_shown(self) -> Iterator[None]:
+        """minConfidence 0 inside the block: for tests of plumbing (positions, edits, where
+        candidates come from), where the engine's abstaining on an unsure fill is beside the point."""
+        self.do(self.client.workspace_did_change_configuration,
+                types.DidChangeConfigurationParams(settings={"minConfidence": 0}))
+        try:
+            yield
+        finally:
+            self.do(self.client.workspace_did_change_configuration,
+                    types.DidChangeConfigurationParams(settings={"minConfidence": None}))
 
     def do(self, fn: Callable[..., T], *args: Any) -> T:
         async def call() -> T:

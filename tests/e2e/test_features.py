@@ -144,11 +144,12 @@ def test_code_actions_and_commands_apply_edits(server: Session) -> None:
     assert set(by_title) == {"Rewrite with diffill", "Fill 2 diffill holes"}
 
     before = len(server.client.edits)
-    for title in ("Fill 2 diffill holes", "Rewrite with diffill"):
-        command = by_title[title].command
-        assert command is not None
-        server.run(server.client.workspace_execute_command_async(types.ExecuteCommandParams(
-            command=command.command, arguments=command.arguments)), timeout=120)
+    with server.every_candidate_shown():  # both holes filled: this is about where edits go
+        for title in ("Fill 2 diffill holes", "Rewrite with diffill"):
+            command = by_title[title].command
+            assert command is not None
+            server.run(server.client.workspace_execute_command_async(types.ExecuteCommandParams(
+                command=command.command, arguments=command.arguments)), timeout=120)
     fills, rewrite = server.client.edits[before:]
     change = fills.edit.document_changes[0]
     assert change.text_document.version == 1

@@ -27,11 +27,13 @@ def utf8_server() -> Iterator[Session]:
 
 
 @pytest.fixture(params=["utf-16", "utf-8"])
-def session(request: pytest.FixtureRequest) -> Session:
+def session(request: pytest.FixtureRequest) -> Iterator[Session]:
+    """Every hole filled (minConfidence 0): these tests are about where the edits go."""
     name = "server" if request.param == "utf-16" else "utf8_server"
     s: Session = request.getfixturevalue(name)
     assert s.init.capabilities.position_encoding == request.param
-    return s
+    with s.every_candidate_shown():
+        yield s
 
 
 def width(ch: str, encoding: str) -> int:

@@ -23,19 +23,19 @@ CURSOR = (1, 26)  # after "zeta_checksum(", the context HELPER's line has too
 
 @pytest.fixture
 def show_all(server: Session) -> Iterator[None]:
-    """minConfidence 0: these tests are about where candidates come from, not the threshold."""
-    server.do(server.client.workspace_did_change_configuration,
-              types.DidChangeConfigurationParams(settings={"minConfidence": 0}))
-    yield
-    server.do(server.client.workspace_did_change_configuration,
-              types.DidChangeConfigurationParams(settings={"minConfidence": None}))
+    """These tests are about where candidates come from, not the threshold."""
+    with server.every_candidate_shown():
+        yield
 
 
 def test_inline_completion_copies_the_line_another_document_has(server: Session, show_all: None) -> None:
     server.open(HELPER)
     uri = server.open(MAIN)
-    items = server.inline(uri, *CURSOR)
-    assert [i.insert_text for i in items] == ["buffer, seed=0x5EED)"]
+    # Invoked: the configured number of candidates. The n-gram's `buffer)` is as likely by
+    # the ranker (a workspace line alone was right in 9% of development holes), so the test
+    # asks that the other document's line is offered, not that it wins.
+    items = server.inline(uri, *CURSOR, invoked=True)
+    assert "buffer, seed=0x5EED)" in [i.insert_text for i in items]
     stats = server.run(server.client.stats_async())
     assert stats.index_docs >= 1 and stats.index_mb >= 0.0  # HELPER at least (MAIN waits)
 
@@ -64,7 +64,7 @@ def test_workspace_index_setting_switches_it_off(server: Session) -> None:
     try:
         server.open(HELPER)
         uri = server.open(MAIN)
-        items = server.inline(uri, *CURSOR)
+        items = server.inline(uri, *CURSOR, invoked=True)
         assert all(i.insert_text != "buffer, seed=0x5EED)" for i in items)
         assert all(i.command is None for i in items)  # no acceptance log, no index: no command
         assert server.run(server.client.stats_async()).index_docs == 0
@@ -73,14 +73,15 @@ def test_workspace_index_setting_switches_it_off(server: Session) -> None:
             settings={"workspaceIndex": True}))
 
 
-def test_fill_holes_command_takes_drafts_from_other_documents(server: Session) -> None:
+def test_fill_holes_command_takes_drafts_from_other_documents(server: Session, show_all: None) -> None:
     from diffill.lsp.messages import CMD_FILL_HOLES
 
     server.open(HELPER)
-    uri = server.open("def main(buffer):\n    value = zeta_checksum(<|fill|>\n")
+    # After `seed=` only the other document knows the value: no other source can write it.
+    uri = server.open("def main(buffer):\n    value = zeta_checksum(buffer, seed=<|fill|>\n")
     before = len(server.client.edits)
     server.run(server.client.workspace_execute_command_async(types.ExecuteCommandParams(
         command=CMD_FILL_HOLES, arguments=[uri, 1])), timeout=120)
     (applied,) = server.client.edits[before:]
     (edit,) = applied.edit.document_changes[0].edits
-    assert edit.new_text == "buffer, seed=0x5EED)"
+    assert edit.new_text == "0x5EED)"

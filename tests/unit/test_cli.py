@@ -106,11 +106,12 @@ def test_holes_take_drafts_from_the_other_files(tmp_path: Path, capsys):
     (tmp_path / "helper.py").write_text(
         "def helper(buffer):\n    value = zeta_checksum(buffer, seed=0x5EED)\n    return value\n")
     f = tmp_path / "main.py"
-    f.write_text("def main(buffer):\n    value = zeta_checksum(<|fill|>)\n    return value\n")
+    # After `seed=` only the other file knows the value: no other source can write it.
+    f.write_text("def main(buffer):\n    value = zeta_checksum(buffer, seed=<|fill|>)\n    return value\n")
     assert main(["fill", str(tmp_path), "--holes", "--no-index", "--diff"]) == 0
     assert "0x5EED)" not in capsys.readouterr().out  # the model alone cannot know it
     # With the index the other file's line is a candidate; this tiny model is not sure of
-    # it (its own score of `seed=0x5EED` is low), so the engine would leave the hole marked.
+    # it (its own score of `0x5EED` is low), so the engine would leave the hole marked.
     assert main(["fill", str(tmp_path), "--holes", "--write", "--min-confidence", "0"]) == 0
     assert "    value = zeta_checksum(buffer, seed=0x5EED)\n" in f.read_text()
 
