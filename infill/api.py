@@ -63,7 +63,7 @@ class FillRequest:
     # ranks every row by pseudo-likelihood.
     draft_policy: str = "prefer"
     # Drafts from outside the buffer (other open documents, the workspace index, accepted
-    # suggestions; see diffill.infill.draft_index), best first, after the buffer's own.
+    # suggestions; see diffill.infill.drafts.index), best first, after the buffer's own.
     extra_drafts: tuple[str, ...] = ()
     # Range rewrites: the share of the old text's slots to re-mask and regenerate, lowest
     # model confidence first (0 keeps the text, 1 regenerates it from nothing).

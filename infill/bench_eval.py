@@ -16,9 +16,9 @@ from collections.abc import Callable
 from typing import Any
 
 from .bench_cut import KINDS, SINGLE_LINE_KINDS
+from .drafts.repo import RepoDrafts
 from .engine import InfillEngine
 from .evaluate import TRIGGER, TaskOutcome, evaluate_tasks
-from .repo_drafts import RepoDrafts
 from .sampler import SamplerConfig
 
 

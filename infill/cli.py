@@ -21,7 +21,7 @@ from diffill.model.errors import CheckpointError
 from diffill.model.sampler_config import problems, sampler_fields
 
 from .api import DRAFT_POLICIES, FillResult, SamplerConfig
-from .draft_index import DraftIndex
+from .drafts.index import DraftIndex
 from .markers import DEFAULT_MARKER, apply_edits, fill_markers, index_lookup
 from .requests import FillSettings, Trigger, cursor_request, range_request
 from .syntax import HoleKind, language_for
@@ -29,7 +29,7 @@ from .syntax import HoleKind, language_for
 if TYPE_CHECKING:  # torch-heavy: imported when a command needs the model
     from diffill.model.denoiser import Denoiser
 
-    from .corpus_index import BackgroundIndex
+    from .drafts.corpus_index import BackgroundIndex
     from .engine import InfillEngine
 
 EXIT_OK, EXIT_CHANGES, EXIT_INPUT, EXIT_MODEL = 0, 1, 2, 3
@@ -110,7 +110,7 @@ def load_engine(args: argparse.Namespace) -> InfillEngine:
 
 def corpus_index(denoiser: Denoiser) -> BackgroundIndex | None:
     """The corpus index for headless runs, loaded (or built once, ~1-2 min) before filling."""
-    from .corpus_index import BackgroundIndex, cache_dir
+    from .drafts.corpus_index import BackgroundIndex, cache_dir
 
     if os.environ.get("DIFFILL_CORPUS_INDEX", "1") == "0":
         return None
@@ -419,7 +419,7 @@ def run_eval(args: argparse.Namespace) -> int:
         tasks = load_tasks(args.tasks, args.limit, args.sample)
         extra = None
         if args.workspace:
-            from .repo_drafts import RepoDrafts
+            from .drafts.repo import RepoDrafts
 
             rows = (r for f in args.workspace for r in read_jsonl_rows(f))
             extra = RepoDrafts(((r["path"], r["text"]) for r in rows), args.skip_similar)

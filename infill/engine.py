@@ -20,19 +20,21 @@ from diffill.model.denoiser import Denoiser
 from . import postprocess
 from .api import Cancelled, Candidate, FillRequest, FillResult, SamplerConfig, StopSignal
 from .canvas import CanvasPlan, HealingIndex, aligned_batch, batch_canvases, build_canvas
-from .copy_baseline import copy_continuation
-from .corpus_index import BackgroundIndex
-from .drafts import (
-    buffer_draft_matches,
-    buffer_drafts,
-    length_normalized,
-    pseudo_log_likelihood,
-)
+from .drafts.buffer import buffer_draft_matches, buffer_drafts
+from .drafts.copy_floor import copy_continuation
+from .drafts.corpus_index import BackgroundIndex
+from .drafts.ngram import NgramProposer
 from .line_candidates import Hole, Pool, masked_prior
-from .ngram import NgramProposer
 from .ranking import Ranker, default_ranker
 from .sampler import SampleResult, denoise
-from .seeding import VERIFY_REMASK_BELOW, remask_least_likely, seeded_rows, slot_tokens
+from .seeding import (
+    VERIFY_REMASK_BELOW,
+    length_normalized,
+    pseudo_log_likelihood,
+    remask_least_likely,
+    seeded_rows,
+    slot_tokens,
+)
 from .syntax import HoleKind, HolePlan, error_count, plan_hole, suggestion_plan, syntax_window
 
 NGRAM_PROPOSALS = 6  # lines the n-gram proposer adds to a single-line hole's candidates

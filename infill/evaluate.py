@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
-from .copy_baseline import copy_continuation
+from .drafts.copy_floor import copy_continuation
 from .engine import InfillEngine
 from .requests import FillSettings, Trigger, cursor_request
 from .sampler import SamplerConfig

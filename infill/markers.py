@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from .api import StopSignal
-from .draft_index import DraftIndex
+from .drafts.index import DraftIndex
 from .requests import FillSettings, Trigger, cursor_request, fit
 
 if TYPE_CHECKING:

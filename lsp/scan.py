@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from diffill.infill.draft_index import MAX_DOC_CHARS, DraftIndex
+from diffill.infill.drafts.index import MAX_DOC_CHARS, DraftIndex
 from diffill.infill.syntax import EXTENSIONS
 
 log = logging.getLogger(__name__)

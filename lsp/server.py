@@ -52,7 +52,7 @@ def engine_loader(settings: Settings) -> Loader:
     def load() -> InfillEngine:
         # Heavy imports (torch, transformers) happen here, in the loader thread, so the
         # server answers `initialize` at once.
-        from diffill.infill.corpus_index import BackgroundIndex
+        from diffill.infill.drafts.corpus_index import BackgroundIndex
         from diffill.infill.engine import InfillEngine
         from diffill.model.loading import load_denoiser
 

@@ -9,7 +9,7 @@ import threading
 from collections import deque
 
 from diffill.infill.api import FillResult
-from diffill.infill.draft_index import IndexStats
+from diffill.infill.drafts.index import IndexStats
 
 from .messages import StatsResult
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from lsprotocol import types
 
-from diffill.infill.draft_index import ACCEPTED_CONTEXT, DraftIndex
+from diffill.infill.drafts.index import ACCEPTED_CONTEXT, DraftIndex
 from diffill.infill.markers import DraftLookup, index_lookup
 
 from .documents import Document, path_of

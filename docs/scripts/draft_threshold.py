@@ -9,7 +9,7 @@ least L characters, else the model's (`off`) outcome; printed per half (even/odd
 import json
 import sys
 
-from diffill.infill.drafts import buffer_draft_matches
+from diffill.infill.drafts.buffer import buffer_draft_matches
 
 
 def main(tasks_path: str, off_path: str, prefer_path: str) -> None:

@@ -35,10 +35,10 @@ def collect(path: Path, bench: str = "dev") -> None:
 
     from diffill.infill.api import FillRequest
     from diffill.infill.bench import load_bench
-    from diffill.infill.corpus_index import BackgroundIndex
+    from diffill.infill.drafts.corpus_index import BackgroundIndex
+    from diffill.infill.drafts.repo import RepoDrafts
     from diffill.infill.engine import InfillEngine
     from diffill.infill.evaluate import hole_kind_of
-    from diffill.infill.repo_drafts import RepoDrafts
     from diffill.model.loading import load_denoiser
 
     tasks, workspace = load_bench(bench)

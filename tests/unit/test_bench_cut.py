@@ -16,7 +16,7 @@ import pytest
 from diffill.infill import bench_fetch
 from diffill.infill.bench_cut import KINDS, cut_tasks
 from diffill.infill.bench_fetch import FetchError, Repo, fetch, is_cut_file, load_manifest, python_files
-from diffill.infill.repo_drafts import RepoDrafts
+from diffill.infill.drafts.repo import RepoDrafts
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "bench_repo"
 REPO = Repo("shop", "1.0", "shop-1.0.tar.gz", "0" * 64, "MIT", ("pkg",))

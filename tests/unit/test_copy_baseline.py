@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from diffill.infill.copy_baseline import copy_continuation, longest_tail_match
+from diffill.infill.drafts.copy_floor import copy_continuation, longest_tail_match
 
 
 def test_copies_continuation_of_longest_match():

@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 
-from diffill.infill.draft_index import DraftIndex
+from diffill.infill.drafts.index import DraftIndex
 
 HELPER = (
     "import zlib\n\n\n"
@@ -166,7 +166,7 @@ def test_no_draft_for_a_short_or_unknown_context():
 
 
 SCRIPT = """
-from diffill.infill.draft_index import DraftIndex
+from diffill.infill.drafts.index import DraftIndex
 index = DraftIndex()
 for i in range(30):
     index.update(f"d{i % 7}", f"def f{i}():\\n    out = combine(part_{i}, extra_{i % 3})\\n" * 3)
@@ -186,6 +186,6 @@ def test_results_are_deterministic_across_processes():
 
 
 def test_the_index_does_not_import_torch():
-    code = "import sys, diffill.infill.draft_index; print('torch' in sys.modules)"
+    code = "import sys, diffill.infill.drafts.index; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

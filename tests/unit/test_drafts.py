@@ -4,8 +4,9 @@ import pytest
 import torch
 
 from diffill.infill.canvas import CanvasPlan, batch_canvases, build_canvas
-from diffill.infill.drafts import buffer_drafts, length_normalized, pseudo_log_likelihood
+from diffill.infill.drafts.buffer import buffer_drafts
 from diffill.infill.engine import FillRequest
+from diffill.infill.seeding import length_normalized, pseudo_log_likelihood
 from diffill.infill.syntax import HoleKind
 
 CLASS = (

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from lsprotocol import types
 
-from diffill.infill.draft_index import DraftIndex
+from diffill.infill.drafts.index import DraftIndex
 from diffill.lsp.config import Settings, load_settings
 from diffill.lsp.documents import Document
 from diffill.lsp.scan import WorkspaceScan, read_source, source_files

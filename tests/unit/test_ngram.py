@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from diffill.infill.corpus_index import load_or_build
-from diffill.infill.ngram import NgramProposer
+from diffill.infill.drafts.corpus_index import load_or_build
+from diffill.infill.drafts.ngram import NgramProposer
 from diffill.model.checkpoint import DEFAULT_CHECKPOINT
 
 

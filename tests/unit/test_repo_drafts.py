@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from diffill.infill.repo_drafts import RepoDrafts, task_path
+from diffill.infill.drafts.repo import RepoDrafts, task_path
 
 FILES = [
     ("alpha/pkg/a.py", "def load(path):\n    return read_config(path, strict=True)\n"),

@@ -5,7 +5,7 @@ import random
 import numpy as np
 import pytest
 
-from diffill.infill.token_index import MAX_ORDER, TokenIndex, suffix_array
+from diffill.infill.drafts.token_index import MAX_ORDER, TokenIndex, suffix_array
 
 
 def brute_counts(tokens: list[int], context: list[int], sep: int) -> dict[int, int]:

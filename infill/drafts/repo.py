@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable
 
-from .draft_index import DraftIndex
+from .index import DraftIndex
 
 INDEXES_KEPT = 2  # repositories whose index stays built (tasks come grouped by file)
 LONG_LINE = 20  # characters (stripped) for a line to count in the similarity of two files
