@@ -88,11 +88,22 @@ class InfillEngine:
             return replace(self.cache[key], cached=True, ms=(time.perf_counter() - t0) * 1000)
 
         if not plan.multiline and req.draft_policy in ("off", "prefer"):
-            result = self.fill_line(req, plan, slots, end, stop)
-            result.ms = (time.perf_counter() - t0) * 1000
-            self.remember(key, result)
-            return result
+            result = self.fill_line(req, plan, slots, end, stop)  # propose, describe, rank, show
+        else:
+            result = self.fill_block(req, plan, slots, end, stop)  # drafts, denoise, validate
+        result.ms = (time.perf_counter() - t0) * 1000
+        self.remember(key, result)
+        return result
 
+    def fill_block(self, req: FillRequest, plan: HolePlan, slots: int, end: int,
+                   stop: StopSignal | None) -> FillResult:
+        """A block, a range rewrite, or a line under the score/verify draft policies.
+
+        Drafts first (under "prefer"), then the denoiser block by block; each candidate is
+        cleaned and its syntax compared with the text without it; ranked by (syntax ok,
+        drafts in match order, model log-probability). Only range rewrites are shown: blocks and
+        these lines have no calibrated ranker.
+        """
         after = req.text[end:]
         line_start = req.text.rfind("\n", 0, req.start) + 1
         at_line_start = not req.text[line_start : req.start].strip()
@@ -150,18 +161,9 @@ class InfillEngine:
             # `diffill fill` and eval still report them, marked.
             for c in candidates:
                 c.shown, c.confidence = False, 0.0
-        result = FillResult(
-            start=req.start,
-            end=end,
-            kind=plan.kind,
-            candidates=candidates[: req.n],
-            steps=steps,
-            tokens_per_forward=tokens_per_forward,
-            ms=(time.perf_counter() - t0) * 1000,
-            hurried=hurried,
-        )
-        self.remember(key, result)
-        return result
+        return FillResult(start=req.start, end=end, kind=plan.kind, candidates=candidates[: req.n],
+                          steps=steps, tokens_per_forward=tokens_per_forward, hurried=hurried)
+
 
     def remember(self, key: str, result: FillResult) -> None:
         self.cache[key] = result
