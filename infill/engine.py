@@ -26,6 +26,7 @@ from .drafts.corpus_index import BackgroundIndex
 from .drafts.ngram import NgramProposer
 from .line_candidates import Hole, Pool, masked_prior
 from .ranking import Ranker, default_ranker
+from .requests import hole_plan
 from .sampler import SampleResult, denoise
 from .seeding import (
     VERIFY_REMASK_BELOW,
@@ -35,7 +36,7 @@ from .seeding import (
     seeded_rows,
     slot_tokens,
 )
-from .syntax import HoleKind, HolePlan, error_count, plan_hole, suggestion_plan, syntax_window
+from .syntax import HoleKind, HolePlan, error_count, syntax_window
 
 NGRAM_PROPOSALS = 6  # lines the n-gram proposer adds to a single-line hole's candidates
 
@@ -57,11 +58,9 @@ class InfillEngine:
         self.ranker = ranker or default_ranker()
 
     def plan(self, req: FillRequest) -> HolePlan:
-        if req.kind is not None:
-            return HolePlan(req.kind, multiline=req.kind in (HoleKind.BLOCK, HoleKind.RANGE))
-        if req.end is not None and req.end > req.start:
+        if req.kind is None and req.end is not None and req.end > req.start:
             return HolePlan(HoleKind.RANGE, multiline=True)
-        return suggestion_plan(plan_hole(req.text, req.start, req.language))
+        return hole_plan(req.text, req.start, req.language, req.kind)  # as the request builder plans
 
     def budget(self, req: FillRequest, plan: HolePlan) -> int:
         if req.slots is not None:

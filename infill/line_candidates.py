@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import torch
 
@@ -39,7 +40,6 @@ class Hole:
     line_after: str  # the next non-blank line, stripped
     rest: str  # the rest of the cursor line after the hole
     nearby: frozenset[str]  # the other lines within NEARBY_LINES of the hole, stripped
-    attributes: frozenset[str] | None  # the enclosing class's attributes; None outside a class
 
     @classmethod
     def of(cls, text: str, start: int, end: int, language: str | None) -> Hole:
@@ -51,7 +51,15 @@ class Hole:
         nearby = frozenset(before[-NEARBY_LINES:] + after[:NEARBY_LINES])
         return cls(text, start, end, language, not text[line_start:start].strip(),
                    before[-1] if before else "", after[0] if after else "",
-                   postprocess.rest_of_line(text, end), nearby, class_attributes(text, start, end))
+                   postprocess.rest_of_line(text, end), nearby)
+
+    @cached_property
+    def attributes(self) -> frozenset[str] | None:
+        """The enclosing class's attributes; None outside a class.
+
+        Read only when a candidate names a `self.` attribute, which most never do.
+        """
+        return class_attributes(self.text, self.start, self.end)
 
     @property
     def line_head(self) -> str:
@@ -104,7 +112,8 @@ class Pool:
             line = hole.line_head + fill + ("" if fill.endswith("\n") else hole.rest)
             feats.balanced = brackets_balanced(line.split("\n")[0])
             feats.unknown_ids = unknown_identifiers(fill, known)
-            feats.foreign_attributes = foreign_attributes(fill, hole.attributes)
+            if "self." in fill:
+                feats.foreign_attributes = foreign_attributes(fill, hole.attributes)
             # A line already standing a few lines away is rarely wanted again (a copied
             # `self.size = size` as a getter's body), but `else:` or `pass` may be: learned.
             feats.repeats_nearby = line.split("\n")[0].strip() in hole.nearby
