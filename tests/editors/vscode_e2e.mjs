@@ -446,7 +446,13 @@ async function main() {
       'diffill.minConfidence': 1.0, 'diffill.rewriteStrength': 7 }, null, 2));
     await page.locator('.notification-toast', { hasText: 'rewriteStrength' }).first().waitFor({ timeout: 30_000 });
     await command(page, 'Notifications: Clear All Notifications');
-    await page.keyboard.press('Control+End');
+    // The palette hands focus back to the editor in its own time: a Ctrl+End sent too early is
+    // lost and the marker lands mid-line. Press it until the cursor is on the (empty) last line.
+    const lastLine = new RegExp(`^Ln ${saved.length}, Col 1$`);
+    await waitFor('the cursor on the last line', async () => {
+      await page.keyboard.press('Control+End');
+      return (await page.locator('.statusbar-item', { hasText: lastLine }).count()) > 0 || undefined;
+    }, 20_000);
     await page.keyboard.insertText(`x = mul(2, ${HOLE_MARKER})`);
     await page.keyboard.press('Control+S');
     const unsure = await waitFor('the saved unsure marker', () => {
