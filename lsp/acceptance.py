@@ -12,7 +12,10 @@ import json
 import logging
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .session import Session
 
 log = logging.getLogger(__name__)
 INTERNAL = frozenset({"shown"})  # command arguments that only the server uses
@@ -32,3 +35,9 @@ def record(path: str | None, event: Any) -> bool:
         log.warning("cannot write the acceptance log %s: %s", path, exc)
         return False
     return True
+
+
+def accepted(session: Session, event: Any) -> bool:
+    """The command: the suggestion becomes a draft, and a line in the log; whether either took it."""
+    fed = session.drafts.accepted(event)
+    return record(session.settings.acceptance_log, event) or fed

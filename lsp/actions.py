@@ -15,7 +15,7 @@ from diffill.infill.markers import DEFAULT_MARKER
 from .messages import CMD_FILL_HOLES, CMD_REWRITE
 
 if TYPE_CHECKING:
-    from .server import DiffillServer
+    from .session import Session
 
 KIND = types.CodeActionKind.RefactorRewrite
 
@@ -30,9 +30,9 @@ def wanted(params: types.CodeActionParams) -> bool:
     return not only or any(KIND == k or KIND.value.startswith(f"{k}.") for k in only)
 
 
-def code_actions(ls: DiffillServer, params: types.CodeActionParams) -> list[types.CodeAction]:
-    doc = ls.documents.get(params.text_document.uri)
-    if doc is None or not ls.settings.enabled_for(doc.language_id) or not wanted(params):
+def code_actions(session: Session, params: types.CodeActionParams) -> list[types.CodeAction]:
+    doc = session.documents.get(params.text_document.uri)
+    if doc is None or not session.settings.enabled_for(doc.language_id) or not wanted(params):
         return []
     found: list[types.CodeAction] = []
     if params.range.start != params.range.end:

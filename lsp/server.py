@@ -4,14 +4,14 @@ Methods: `initialize`, `initialized`, `textDocument/didOpen|didChange|didClose`
 (incremental), `workspace/didChangeConfiguration`, `textDocument/inlineCompletion`,
 `textDocument/completion`, `textDocument/codeAction`, `workspace/executeCommand`
 (`diffill.rewrite`, `diffill.fillHoles`, `diffill.accepted`), and diffill's own
-`diffill/rewriteRange`, `diffill/stats` and `diffill/status` (sent). The work lives in
-suggest.py, rewrite.py and actions.py; the engine runs in worker.py's thread; drafts from
-other documents and the workspace come from workspace.py.
+`diffill/rewriteRange`, `diffill/stats` and `diffill/status` (sent). Each handler routes to
+a module with the connection's Session (session.py), never the server: the work lives in
+suggest.py, rewrite.py, actions.py, acceptance.py and stats.py; the engine runs in
+worker.py's thread; drafts from other documents and the workspace come from workspace.py.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,9 +20,8 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
 from . import acceptance, actions, logs, rewrite, suggest
-from .config import Settings, load_settings
-from .continuation import ContinuationCache
-from .documents import DocumentStore
+from . import stats as fill_stats
+from .config import Settings
 from .messages import (
     CMD_ACCEPTED,
     CMD_FILL_HOLES,
@@ -34,14 +33,13 @@ from .messages import (
     StatsParams,
     StatsResult,
 )
-from .positions import UTF16, negotiate
 from .protocol import DiffillProtocol
-from .stats import FillStats
-from .status import StatusReporter
-from .worker import EngineWorker, Loader
-from .workspace import WorkspaceDrafts, roots_of
+from .session import Client, Session
+from .worker import Loader
 
 if TYPE_CHECKING:
+    from pygls.progress import Progress
+
     from diffill.infill.engine import InfillEngine
 
 log = logging.getLogger(__name__)
@@ -68,53 +66,19 @@ def engine_loader(settings: Settings) -> Loader:
 
 
 class DiffillServer(LanguageServer):
-    """Holds the server's state; the handlers below only route to it."""
+    """The protocol end of the server; its state is `session`, which the handlers below route to."""
 
     def __init__(self) -> None:
         super().__init__("diffill", VERSION, protocol_cls=DiffillProtocol,
                          text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
-        self.settings = Settings()
-        self.encoding: str = UTF16
-        self.documents = DocumentStore()
-        self.continuation = ContinuationCache()
-        self.stats = FillStats()
-        self.status = StatusReporter(self)
-        self.worker = EngineWorker(self.status.update)
-        self.drafts = WorkspaceDrafts()
+        client = Client(notify=self.protocol.notify, show_message=self.window_show_message,
+                        apply_edit=self.workspace_apply_edit_async, progress=self.progress_if_supported)
+        self.session = Session(client, engine_loader)
 
-    def start(self, params: types.InitializeParams) -> None:
-        """Negotiate the encoding, read initializationOptions, start loading the model."""
-        self.encoding = negotiate(params.capabilities)
-        self.status.bind(asyncio.get_running_loop())
-        self.drafts.roots = roots_of(params)
-        self.configure(params.initialization_options, initial=True)
-
-    def configure(self, raw: Any, initial: bool = False) -> None:
-        previous = self.settings
-        self.settings, problems = load_settings(raw, previous)
-        problem = logs.log_to_file(self.settings.log_file) if initial or (
-            self.settings.log_file != previous.log_file) else None
-        problems += [problem] if problem else []
-        if problems:
-            self.tell(types.MessageType.Warning, "diffill: settings ignored: " + "; ".join(problems)
-                      + ". Fix them in the editor's diffill settings; defaults are used meanwhile.")
-        if initial or self.settings.model_key() != previous.model_key():
-            label = self.settings.model_path or "the default model"
-            self.worker.load(engine_loader(self.settings), label)
-        # After the model load is queued: the workspace scan must not delay it.
-        self.drafts.configure(self.settings.workspace_index, self.settings.workspace_index_max_files,
-                              self.documents.docs.values())
-
-    def tell(self, kind: types.MessageType, message: str) -> None:
-        log.warning("%s", message)
-        self.window_show_message(types.ShowMessageParams(type=kind, message=message))
-
-    def close(self, uri: str) -> None:
-        self.documents.close(uri)
-        self.continuation.forget(uri)
-        self.drafts.closed(uri)
-        for purpose in ("inline", "completion", "rewrite", "holes"):
-            self.worker.cancel(f"{purpose}:{uri}")
+    def progress_if_supported(self) -> Progress | None:
+        """Work-done progress, if the client said it supports it."""
+        window = self.client_capabilities.window
+        return self.work_done_progress if window is not None and window.work_done_progress else None
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         # Errors inside requests reach the client in the response; the rest only goes to the log
@@ -128,38 +92,37 @@ SERVER = DiffillServer()
 @SERVER.feature(types.INITIALIZE)
 def initialize(ls: DiffillServer, params: types.InitializeParams) -> None:
     """Read settings and start loading the model in the background."""
-    ls.start(params)
+    ls.session.start(params)
 
 
 @SERVER.feature(types.INITIALIZED)
 def initialized(ls: DiffillServer, params: types.InitializedParams) -> None:
     """Send the current status (and progress while the model loads)."""
-    ls.status.start()
+    ls.session.status.start()
 
 
 @SERVER.feature(types.TEXT_DOCUMENT_DID_OPEN)
 def did_open(ls: DiffillServer, params: types.DidOpenTextDocumentParams) -> None:
     """Track the document."""
-    ls.drafts.changed(ls.documents.open(params.text_document))
+    ls.session.open(params.text_document)
 
 
 @SERVER.feature(types.TEXT_DOCUMENT_DID_CHANGE)
 def did_change(ls: DiffillServer, params: types.DidChangeTextDocumentParams) -> None:
     """Apply incremental changes (and edit the syntax tree)."""
-    if (doc := ls.documents.change(params, ls.encoding)) is not None:
-        ls.drafts.changed(doc)
+    ls.session.change(params)
 
 
 @SERVER.feature(types.TEXT_DOCUMENT_DID_CLOSE)
 def did_close(ls: DiffillServer, params: types.DidCloseTextDocumentParams) -> None:
     """Forget the document and stop its work."""
-    ls.close(params.text_document.uri)
+    ls.session.close(params.text_document.uri)
 
 
 @SERVER.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
 def did_change_configuration(ls: DiffillServer, params: types.DidChangeConfigurationParams) -> None:
     """Merge the new settings; reload the model only if its settings changed."""
-    ls.configure(params.settings)
+    ls.session.configure(params.settings)
 
 
 @SERVER.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
@@ -167,53 +130,50 @@ async def inline_completion(
     ls: DiffillServer, params: types.InlineCompletionParams
 ) -> list[types.InlineCompletionItem]:
     """Ghost text at the cursor."""
-    return await suggest.inline(ls, params)
+    return await suggest.inline(ls.session, params)
 
 
 @SERVER.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(resolve_provider=False))
 async def completion(ls: DiffillServer, params: types.CompletionParams) -> types.CompletionList:
     """Completion items from the same engine, for clients without inline completion."""
-    return await suggest.completion(ls, params)
+    return await suggest.completion(ls.session, params)
 
 
 @SERVER.feature(REWRITE_RANGE)
 async def rewrite_range(ls: DiffillServer, params: RewriteRangeParams) -> RewriteRangeResult:
     """Multi-line rewrite of a range (an inline item's range must stay on one line)."""
-    return await rewrite.rewrite_range(ls, params)
+    return await rewrite.rewrite_range(ls.session, params)
 
 
 @SERVER.feature(types.TEXT_DOCUMENT_CODE_ACTION,
                 types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.RefactorRewrite]))
 def code_action(ls: DiffillServer, params: types.CodeActionParams) -> list[types.CodeAction]:
     """'Rewrite with diffill' for a selection; 'Fill holes' when the document has markers."""
-    return actions.code_actions(ls, params)
+    return actions.code_actions(ls.session, params)
 
 
 @SERVER.command(CMD_REWRITE)
 async def rewrite_command(ls: DiffillServer, uri: str, version: int, range: types.Range) -> bool:
     """Rewrite the range and apply the best edit through workspace/applyEdit."""
-    return await rewrite.apply_rewrite(ls, uri, version, range)
+    return await rewrite.apply_rewrite(ls.session, uri, version, range)
 
 
 @SERVER.command(CMD_FILL_HOLES)
 async def fill_holes_command(ls: DiffillServer, uri: str, version: int) -> bool:
     """Fill every hole marker and apply the edits through workspace/applyEdit."""
-    return await rewrite.apply_hole_fills(ls, uri, version)
+    return await rewrite.apply_hole_fills(ls.session, uri, version)
 
 
 @SERVER.command(CMD_ACCEPTED)
 def accepted_command(ls: DiffillServer, event: dict[str, Any]) -> bool:
     """The user accepted a suggestion: keep it as a draft; append it to the acceptance log."""
-    fed = ls.drafts.accepted(event)
-    return acceptance.record(ls.settings.acceptance_log, event) or fed
+    return acceptance.accepted(ls.session, event)
 
 
 @SERVER.feature(STATS)
 def stats(ls: DiffillServer, params: StatsParams | None) -> StatsResult:
     """Engine figures and memory, for `diffill bench lsp`."""
-    index = ls.drafts.index.stats() if ls.drafts.enabled else None
-    return ls.stats.summary(ls.worker.state, ls.worker.cancelled, reset=bool(params and params.reset),
-                            index=index)
+    return fill_stats.report(ls.session, reset=bool(params and params.reset))
 
 
 def serve(tcp: str | None = None, log_level: str = "INFO") -> int:

@@ -7,11 +7,15 @@ import resource
 import statistics
 import threading
 from collections import deque
+from typing import TYPE_CHECKING
 
 from diffill.infill.api import FillResult
 from diffill.infill.drafts.index import IndexStats
 
 from .messages import StatsResult
+
+if TYPE_CHECKING:
+    from .session import Session
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -82,3 +86,9 @@ class FillStats:
             index_accepted=index.accepted if index else 0,
             index_mb=round(index.bytes / 2**20, 1) if index else 0.0,
         )
+
+
+def report(session: Session, reset: bool) -> StatsResult:
+    """`diffill/stats`: the session's fills, the worker's state and the draft index."""
+    index = session.drafts.index.stats() if session.drafts.enabled else None
+    return session.stats.summary(session.worker.state, session.worker.cancelled, reset=reset, index=index)

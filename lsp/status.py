@@ -17,14 +17,14 @@ from lsprotocol import types
 from .messages import ERROR, LOADING, STATUS, StatusParams
 
 if TYPE_CHECKING:
-    from pygls.lsp.server import LanguageServer
+    from .session import Client
 
 log = logging.getLogger(__name__)
 
 
 class StatusReporter:
-    def __init__(self, server: LanguageServer) -> None:
-        self.server = server
+    def __init__(self, client: Client) -> None:
+        self.client = client
         self.loop: asyncio.AbstractEventLoop | None = None
         self.state = LOADING
         self.message: str | None = None
@@ -51,7 +51,7 @@ class StatusReporter:
         self.state, self.message = state, message
         if not self.initialized:
             return
-        self.server.protocol.notify(STATUS, StatusParams(state=state, message=message))
+        self.client.notify(STATUS, StatusParams(state=state, message=message))
         if state == LOADING and self._loaded is None:
             self._loaded = asyncio.Event()
             asyncio.ensure_future(self._progress(self._loaded, message or "model"))
@@ -59,18 +59,14 @@ class StatusReporter:
             self._loaded.set()
             self._loaded = None
         if state == ERROR:
-            self.server.window_show_message(types.ShowMessageParams(
+            self.client.show_message(types.ShowMessageParams(
                 type=types.MessageType.Error, message=f"diffill: {message}"))
 
-    def _supports_progress(self) -> bool:
-        window = self.server.client_capabilities.window
-        return bool(window is not None and window.work_done_progress)
-
     async def _progress(self, loaded: asyncio.Event, label: str) -> None:
-        if not self._supports_progress():
+        progress = self.client.progress()
+        if progress is None:
             return
         token = f"diffill-load-{next(self._tokens)}"
-        progress = self.server.work_done_progress
         try:
             await progress.create_async(token)
         except Exception as exc:  # the client may refuse; the status notification still tells it
