@@ -22,7 +22,7 @@ from diffill.model.sampler_config import problems, sampler_fields
 
 from .api import DRAFT_POLICIES, FillResult, SamplerConfig
 from .drafts.index import DraftIndex
-from .markers import DEFAULT_MARKER, apply_edits, fill_markers, index_lookup
+from .markers import DEFAULT_MARKER, apply_edits, fill_markers, index_lookup, unfilled_note
 from .requests import FillSettings, Trigger, cursor_request, range_request
 from .syntax import HoleKind, language_for
 
@@ -342,9 +342,8 @@ def fill_holes(args: argparse.Namespace) -> int:
                              settings=settings_from(args),
                              drafts=index_lookup(index, str(path)) if index is not None else None)
         new = apply_edits(text, edits)
-        if open_holes := text.count(args.marker) - len(edits):
-            print(f"diffill: {path}: {open_holes} of {text.count(args.marker)} holes left marked: "
-                  "no candidate was confident enough (--min-confidence 0 fills them anyway)", file=sys.stderr)
+        if note := unfilled_note(text, args.marker, edits, "--min-confidence"):
+            print(f"diffill: {path}: {note}", file=sys.stderr)
         if index is not None:
             index.update(str(path), new.replace(args.marker, ""))  # later files see the fills
         changed += 1

@@ -72,6 +72,20 @@ def fill_markers(
     return edits
 
 
+def unfilled_note(text: str, marker: str, edits: list[Edit], option: str) -> str | None:
+    """What to tell the user when fill_markers left holes of text marked; None when it filled all.
+
+    option: how the caller's user writes the confidence setting (`--min-confidence` on the
+    command line, `minConfidence` in an editor).
+    """
+    total = text.count(marker)
+    left = total - len(edits)  # fill_markers keeps the holes it is unsure of
+    if not left:
+        return None
+    return (f"{left} of {total} holes left marked: no candidate was confident enough "
+            f"({option} 0 fills them anyway)")
+
+
 def index_lookup(index: DraftIndex, key: str) -> DraftLookup:
     """Drafts from every document of index except key (the text being filled)."""
     return lambda text, at: tuple(index.drafts(text[:at], text[at:], exclude=key))

@@ -13,7 +13,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 
 from diffill.infill.api import StopSignal
-from diffill.infill.markers import DEFAULT_MARKER, Edit, fill_markers
+from diffill.infill.markers import DEFAULT_MARKER, Edit, fill_markers, unfilled_note
 from diffill.infill.requests import range_request
 
 from . import fills, items
@@ -102,9 +102,8 @@ async def apply_hole_fills(session: Session, uri: str, version: int) -> bool:
     edits = await session.worker.run(f"holes:{uri}", fill_all, settings.rewrite_deadline_ms, LONG)
     if edits is None or current(session, uri, version) is not doc:
         return False
-    if left := text.count(DEFAULT_MARKER) - len(edits):  # fill_markers keeps the holes it is unsure of
-        session.tell(types.MessageType.Info, f"diffill: {left} of {len(edits) + left} holes left marked: "
-                     "no candidate was confident enough (minConfidence 0 fills them anyway)")
+    if note := unfilled_note(text, DEFAULT_MARKER, edits, "minConfidence"):
+        session.tell(types.MessageType.Info, f"diffill: {note}")
     if not edits:  # done, and told why: VS Code answers an empty edit "not applied", a failure to clients
         return True
     return await session.apply_edit(items.document_edit(doc, version, edits, session.encoding),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from diffill.infill.engine import InfillEngine
-from diffill.infill.markers import DEFAULT_MARKER, apply_edits, fill_markers
+from diffill.infill.markers import DEFAULT_MARKER, apply_edits, fill_markers, unfilled_note
 from diffill.infill.requests import FillSettings
 from diffill.model.denoiser import MaskedLMDenoiser
 
@@ -47,6 +47,17 @@ def test_drafts_are_looked_up_without_the_marker_and_earlier_fills_are_context(
 def test_apply_edits_takes_any_order() -> None:
     assert apply_edits("a_b_c", [(1, 2, "--"), (3, 4, "++")]) == "a--b++c"
     assert apply_edits("a_b_c", [(3, 4, "++"), (1, 2, "--")]) == "a--b++c"
+
+
+def test_unfilled_note_counts_the_holes_left_and_names_the_callers_option() -> None:
+    text = f"a = {DEFAULT_MARKER}\nb = {DEFAULT_MARKER}\nc = {DEFAULT_MARKER}\n"
+    one_filled = [(4, 4 + len(DEFAULT_MARKER), "1")]
+    assert unfilled_note(text, DEFAULT_MARKER, one_filled, "--min-confidence") == (
+        "2 of 3 holes left marked: no candidate was confident enough (--min-confidence 0 fills them anyway)")
+    assert unfilled_note(text, DEFAULT_MARKER, [], "minConfidence") == (
+        "3 of 3 holes left marked: no candidate was confident enough (minConfidence 0 fills them anyway)")
+    all_filled = [(s, s + len(DEFAULT_MARKER), "1") for s in (4, 17, 30)]
+    assert unfilled_note(text, DEFAULT_MARKER, all_filled, "minConfidence") is None
 
 
 def test_a_draft_holding_a_marker_is_never_proposed(engine: InfillEngine) -> None:
