@@ -24,6 +24,7 @@ from .drafts.buffer import buffer_draft_matches, buffer_drafts
 from .drafts.copy_floor import copy_continuation
 from .drafts.corpus_index import BackgroundIndex
 from .drafts.ngram import NgramProposer
+from .drafts.scope import scope_drafts
 from .line_candidates import Hole, Pool, masked_prior
 from .ranking import Ranker, default_ranker
 from .requests import hole_plan
@@ -175,17 +176,14 @@ class InfillEngine:
         pool, result = self.line_pool(req, plan, slots, end, stop)
         n = max(1, req.n)
         show_at = self.ranker.show_at if req.min_confidence is None else req.min_confidence
-        # Syntax-valid candidates first: a fill that breaks its own statement was right in 3 of
-        # 161 development holes, and showing or writing it leaves the file unparseable.
+        # Admissible candidates first (Features.admissible): one that breaks its own statement
+        # or names what its scope never defines is rarely right, and is never shown.
         scored = sorted(((self.ranker.probability(f), i, text, f)
                          for i, (text, f) in enumerate(pool.items.items())),
-                        key=lambda x: (not x[3].syntax_ok, -x[0], x[1]))
-        # Nor is one naming a `self.` attribute its class never mentions shown (right in 1 of
-        # 178 such candidates on the development and held-out repositories together).
+                        key=lambda x: (not x[3].admissible(), -x[0], x[1]))
         candidates = [
             Candidate(text, f.denoiser, f.syntax_ok, "model" if f.model and f.sources == 1 else "draft",
-                      confidence=round(p, 4),
-                      shown=p >= show_at and ((f.syntax_ok and not f.foreign_attributes) or show_at == 0))
+                      confidence=round(p, 4), shown=p >= show_at and (f.admissible() or show_at == 0))
             for p, _, text, f in scored[:n]
         ]
         return FillResult(start=req.start, end=end, kind=plan.kind, candidates=candidates,
@@ -214,6 +212,9 @@ class InfillEngine:
             for rank, draft in enumerate(dict.fromkeys(req.extra_drafts)):
                 if (f := pool.offer(draft + newline)) is not None:
                     f.workspace, f.workspace_top = True, f.workspace_top or rank == 0
+            for draft, kind in scope_drafts(req.text, req.start, end).items():
+                if (f := pool.offer(draft)) is not None:
+                    f.scope = kind
             self.ngram.corpus = self.corpus.get() if self.corpus is not None else None
             proposals = self.ngram.propose(prefix, suffix, NGRAM_PROPOSALS, stop.fired if stop else None)
             if stop is not None and stop.cancelled():

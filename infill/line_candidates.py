@@ -21,6 +21,7 @@ from diffill.model.denoiser import Denoiser
 
 from . import postprocess
 from .class_scope import class_attributes, foreign_attributes
+from .py_scopes import names_in_scope, unbound_names
 from .ranking import Features, known_identifiers, unknown_identifiers
 from .syntax import brackets_balanced, statement_ok
 
@@ -60,6 +61,11 @@ class Hole:
         Read only when a candidate names a `self.` attribute, which most never do.
         """
         return class_attributes(self.text, self.start, self.end)
+
+    @cached_property
+    def names_in_scope(self) -> frozenset[str] | None:
+        """Names bound where the hole stands (None: cannot tell, or not Python)."""
+        return names_in_scope(self.text, self.start, self.end) if self.language == "python" else None
 
     @property
     def line_head(self) -> str:
@@ -114,6 +120,7 @@ class Pool:
             feats.unknown_ids = unknown_identifiers(fill, known)
             if "self." in fill:
                 feats.foreign_attributes = foreign_attributes(fill, hole.attributes)
+            feats.unbound_names = unbound_names(hole.line_head, fill, hole.names_in_scope)
             # A line already standing a few lines away is rarely wanted again (a copied
             # `self.size = size` as a getter's body), but `else:` or `pass` may be: learned.
             feats.repeats_nearby = line.split("\n")[0].strip() in hole.nearby

@@ -186,7 +186,8 @@ def statement_ok(text: str, start: int, end: int, language: str | None) -> bool 
 
     Judges the statement around the fill, not the whole buffer: a buffer being typed already
     has errors elsewhere, and an error-count comparison lets a fill that breaks its own line
-    pass. None when there is no parser for the language.
+    pass. In Python the line must also open a block exactly when the next line is indented
+    deeper (python_block_fits). None when there is no parser for the language.
     """
     lo, hi = syntax_window(text, start, end)
     tree = parse(text[lo:hi], language)
@@ -197,7 +198,11 @@ def statement_ok(text: str, start: int, end: int, language: str | None) -> bool 
     line_hi = hi if line_hi < 0 else line_hi
     b_lo = len(text[lo:line_lo].encode("utf-8"))
     b_hi = b_lo + len(text[line_lo:line_hi].encode("utf-8"))
-    return errors_in(tree.root_node, b_lo, b_hi) == 0
+    if errors_in(tree.root_node, b_lo, b_hi):
+        return False
+    # Indentation errors tree-sitter lets pass: of 375 right answers on the development and
+    # held-out repositories none failed this, and 106 of the engine's wrong top picks did.
+    return language != "python" or python_block_fits(text, start, end) is not False
 
 
 def brackets_balanced(line: str) -> bool:
@@ -222,3 +227,49 @@ def brackets_balanced(line: str) -> bool:
             if not stack or stack.pop() != pairs[ch]:
                 return False
     return not stack
+
+
+def code_part(line: str) -> str:
+    """The line without its comment (quotes toggle, roughly as brackets_balanced reads them)."""
+    quote = ""
+    for i, ch in enumerate(line):
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "#":
+            return line[:i]
+    return line
+
+
+def indentation_width(line: str) -> int:
+    return len(line.expandtabs(4)) - len(line.expandtabs(4).lstrip())
+
+
+def python_block_fits(text: str, start: int, end: int) -> bool | None:
+    """Whether the Python line holding text[start:end] opens a block iff the next line is deeper.
+
+    `if x:` over a line at its own depth is an "expected an indented block" error, `x = 1`
+    over a deeper one an "unexpected indent"; tree-sitter parses both without complaint.
+
+    None when indentation says nothing: the line continues a bracket or a backslash, sits in
+    one opened above, or nothing follows it.
+    """
+    line_lo = text.rfind("\n", 0, start) + 1
+    line_hi = text.find("\n", start)
+    if line_hi < 0:
+        return None
+    code = code_part(text[line_lo:line_hi]).rstrip()
+    if not code.strip() or not brackets_balanced(code) or code.endswith(("\\", ",")):
+        return None
+    above = [ln for ln in text[max(0, line_lo - 2000) : line_lo].split("\n") if code_part(ln).strip()]
+    if above and code_part(above[-1]).rstrip().endswith(("(", "[", "{", ",", "\\")):
+        return None  # inside brackets (or a continuation) opened above: indentation is free
+    for line in text[line_hi + 1 : line_hi + 4000].split("\n"):
+        if not code_part(line).strip():
+            continue
+        if line.lstrip().startswith((")", "]", "}")):
+            return None
+        deeper = indentation_width(line) > indentation_width(code)
+        return code.endswith(":") == deeper
+    return None

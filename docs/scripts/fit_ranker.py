@@ -75,16 +75,39 @@ def matrix(task: dict) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-def fit(tasks: list[dict], l2: float = 1e-2, steps: int = 3000, lr: float = 0.5) -> tuple[np.ndarray, float]:
+def fit(tasks: list[dict], l2: float = 1e-4, steps: int = 25) -> tuple[np.ndarray, float]:
+    """L2-regularized logistic regression by Newton's method (the bias is not regularized).
+
+    Newton, not gradient descent: a feature that few candidates have (a scope draft is one
+    candidate in 250) gets a gradient too small for a fixed step count to fit it.
+    """
     xs, ys = zip(*(matrix(t) for t in tasks if t["cands"]), strict=True)
     x, y = np.concatenate(xs), np.concatenate(ys)
-    w, b = np.zeros(x.shape[1]), 0.0
+    x1 = np.hstack([x, np.ones((len(x), 1))])
+    reg = np.full(x1.shape[1], l2)
+    reg[-1] = 0.0
+    theta = np.zeros(x1.shape[1])
     for _ in range(steps):
-        p = 1 / (1 + np.exp(-(x @ w + b)))
-        g = p - y
-        w -= lr * (x.T @ g / len(y) + l2 * w)
-        b -= lr * g.mean()
-    return w, b
+        p = 1 / (1 + np.exp(-(x1 @ theta)))
+        grad = x1.T @ (p - y) / len(y) + reg * theta
+        hess = (x1.T * (p * (1 - p))) @ x1 / len(y) + np.diag(reg) + 1e-9 * np.eye(len(theta))
+        delta = np.linalg.solve(hess, grad)
+        theta -= delta
+        if np.abs(delta).max() < 1e-8:
+            break
+    return theta[:-1], float(theta[-1])
+
+
+L2_GRID = (1e-2, 1e-3, 3e-4, 1e-4, 1e-5)
+
+
+def leave_one_repo_out(tasks: list[dict], l2: float) -> list[tuple[float, bool]]:
+    """Each repository's top-1 rows under weights fitted on the other repositories."""
+    rows: list[tuple[float, bool]] = []
+    for repo in sorted({t["task_id"].split("/")[0] for t in tasks}):
+        w, b = fit([t for t in tasks if not t["task_id"].startswith(repo + "/")], l2)
+        rows += top1([t for t in tasks if t["task_id"].startswith(repo + "/")], w, b)
+    return rows
 
 
 def top1(tasks: list[dict], w: np.ndarray, b: float) -> list[tuple[float, bool]]:
@@ -96,8 +119,10 @@ def top1(tasks: list[dict], w: np.ndarray, b: float) -> list[tuple[float, bool]]
             continue
         x, y = matrix(t)
         p = 1 / (1 + np.exp(-(x @ w + b)))
-        ok = np.array([bool(c["syntax_ok"]) for c in t["cands"]])
-        i = int(np.argmax(p + 2.0 * ok))  # as the engine ranks: syntax-valid first, then p
+        fields = set(Features.__dataclass_fields__)
+        ok = np.array([Features(**{k: v for k, v in c.items() if k in fields}).admissible()
+                       for c in t["cands"]])
+        i = int(np.argmax(p + 2.0 * ok))  # as the engine ranks: admissible first, then p
         out.append((float(p[i]), bool(y[i])))
     return out
 
@@ -123,24 +148,26 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--features", type=Path, default=Path("data/bench/dev_features.jsonl"))
     ap.add_argument("--out", type=Path, default=Path("infill/ranker.json"))
-    ap.add_argument("--precision", type=float, default=0.6)
+    # Above the 0.6 the product aims at: the leave-one-repository-out precision at a
+    # threshold fitted on all development repositories runs a few points under its target.
+    ap.add_argument("--precision", type=float, default=0.65)
     args = ap.parse_args()
     if not args.features.is_file():
         collect(args.features)
     tasks = load(args.features)
-    repos = sorted({t["task_id"].split("/")[0] for t in tasks})
-    held: list[tuple[float, bool]] = []
-    for repo in repos:  # leave one repository out: the figure a new repository would see
-        w, b = fit([t for t in tasks if not t["task_id"].startswith(repo + "/")])
-        held += top1([t for t in tasks if t["task_id"].startswith(repo + "/")], w, b)
-    w, b = fit(tasks)
+    # The L2 strength is the one whose leave-one-repository-out top-1 exact match is best
+    # (ties go to the stronger); that figure is what a new repository would see.
+    by_l2 = {l2: leave_one_repo_out(tasks, l2) for l2 in L2_GRID}
+    l2 = max(L2_GRID, key=lambda k: (round(sum(e for _, e in by_l2[k]) / len(tasks), 4), k))
+    held = by_l2[l2]
+    w, b = fit(tasks, l2)
     cut = threshold_for(top1(tasks, w, b), args.precision)
     oracle = sum(any(c["label"] for c in t["cands"]) for t in tasks) / max(len(tasks), 1)
     print(json.dumps({"leave_one_repo_out": report(held, cut), "fitted": report(top1(tasks, w, b), cut),
-                      "oracle_exact": round(oracle, 4), "show_at": cut,
+                      "oracle_exact": round(oracle, 4), "show_at": cut, "l2": l2,
                       "weights": dict(zip(FEATURE_NAMES, np.round(w, 3).tolist(), strict=True))}, indent=1))
     args.out.write_text(json.dumps({
-        "note": f"fitted by docs/scripts/fit_ranker.py on {args.features.name} ({len(tasks)} holes)",
+        "note": f"fitted by docs/scripts/fit_ranker.py on {args.features.name} ({len(tasks)} holes, l2 {l2})",
         "features": list(FEATURE_NAMES), "weights": [round(float(v), 5) for v in w],
         "bias": round(float(b), 5), "show_at": cut}, indent=1) + "\n")
 

@@ -10,6 +10,8 @@ from diffill.infill.syntax import (
     language_for,
     parser_for,
     plan_hole,
+    python_block_fits,
+    statement_ok,
     syntax_window,
 )
 
@@ -68,3 +70,31 @@ def test_syntax_window_cuts_large_files_at_unindented_lines():
     assert 0 < lo < hole < hi < len(text)
     assert text[lo:].startswith("def ") and text[hi:].startswith("def ")
     assert error_count(text[lo:hi], "python") == 0
+
+
+def fill_at(code: str, fill: str) -> tuple[str, int, int]:
+    start = code.index("HOLE")
+    return code.replace("HOLE", fill), start, start + len(fill)
+
+
+AFTER_IF = "def f(x):\n    if x:\n        a = 1\n    HOLE\n        b = 2\n    return b\n"
+AFTER_STATEMENT = "def f(x):\n    a = 1\n    HOLE\n    return a\n"
+
+
+@pytest.mark.parametrize(("code", "fill", "fits"), [
+    (AFTER_IF, "else:", True),  # opens the deeper block below
+    (AFTER_IF, "b = 2", False),  # unexpected indent below
+    (AFTER_STATEMENT, "if a:  # comment", False),  # expected an indented block
+    (AFTER_STATEMENT, "a += 1", True),
+    ("x = foo(\n    HOLE\n)\n", "b = 2", None),  # inside brackets: indentation is free
+    ("x = [HOLE\n    1]\n", "b = 2", None),  # the line continues a bracket
+    ("def f():\n    HOLE", "return 1", None),  # nothing follows
+])
+def test_python_block_fits_reads_the_next_lines_indentation(code, fill, fits):
+    assert python_block_fits(*fill_at(code, fill)) is fits
+
+
+def test_statement_ok_rejects_indentation_errors_tree_sitter_accepts():
+    assert statement_ok(*fill_at(AFTER_IF, "b = 2"), "python") is False
+    assert statement_ok(*fill_at(AFTER_IF, "else:"), "python") is True
+    assert statement_ok(*fill_at(AFTER_STATEMENT, "if a:"), "python") is False

@@ -1,0 +1,58 @@
+"""Names in scope and unbound names: a candidate that uses a name nothing around it binds."""
+
+from __future__ import annotations
+
+from diffill.infill.py_scopes import names_in_scope, unbound_names
+
+HOLE = "<|hole|>"
+
+
+def unbound(code: str, candidate: str) -> int:
+    start = code.index(HOLE)
+    text = code.replace(HOLE, "")
+    head = text[text.rfind("\n", 0, start) + 1 : start]
+    return unbound_names(head, candidate, names_in_scope(text, start, start))
+
+
+CLASS = (
+    "import os\n\n\nclass Box:\n    limit = 3\n\n    def __init__(self, size):\n        self._size = size\n\n"
+    "    @property\n    def size(self):\n        {hole}\n\n\n"
+    "def helper(path):\n    return os.path.join(path)\n"
+)
+
+
+def test_a_local_of_another_method_is_unbound() -> None:
+    code = CLASS.format(hole=HOLE)
+    assert unbound(code, "self._size = size") == 1  # `size` is __init__'s parameter
+    assert unbound(code, "return limit") == 1  # class-level names are not visible in methods
+    assert unbound(code, "return self._size") == 0
+    assert unbound(code, "return helper(os.sep)") == 0  # module-level names are
+    assert unbound(code, "return len(str(self))") == 0  # builtins
+
+
+def test_parameters_locals_and_the_candidates_own_bindings_are_bound() -> None:
+    code = f"def f(a, *args, key=None, **kw):\n    b = a\n    {HOLE}\n    return c\n"
+    assert unbound(code, "c = a + b + len(args) + len(kw) + key") == 0
+    assert unbound(code, "for x in args: print(x)") == 0
+    assert unbound(code, "c = [y for y in args if y is not missing]") == 1
+
+
+def test_nested_functions_see_the_enclosing_functions_names() -> None:
+    code = f"def outer(items):\n    total = 0\n\n    def inner(x):\n        {HOLE}\n\n    return inner\n"
+    assert unbound(code, "return x + total + len(items)") == 0
+
+
+def test_nothing_is_counted_where_names_are_new_or_unknowable() -> None:
+    assert unbound(f"from m import *\n\ndef f():\n    {HOLE}\n", "return thing") == 0  # star import
+    assert unbound(f"def f(\n    a,\n    {HOLE}\n):\n    pass\n", "b: int = c") == 0  # in a signature
+    assert unbound(f"def f():\n    {HOLE}\n", "def g(z): return z") == 0  # a def line
+    assert unbound(f"def f():\n    x = call(\n        {HOLE}\n", "y") == 0  # in brackets above
+
+
+def test_the_text_before_the_candidate_on_its_line_is_context() -> None:
+    code = f"def f(value):\n    va{HOLE}\n"
+    assert unbound(code, "lue") == 0  # completes the name typed before it
+    code = f"def f(obj):\n    return obj.{HOLE}\n"
+    assert unbound(code, "missing_attribute") == 0  # an attribute, not a name
+    code = f"def f(obj):\n    print(obj, {HOLE}\n"
+    assert unbound(code, "sep='')") == 0  # a keyword argument's name
