@@ -72,7 +72,7 @@ class FillRequest:
     # Text no candidate may contain: the hole marker when filling markers, which the
     # buffer's other holes would otherwise offer as a draft.
     forbidden: str | None = None
-    # Shown only at or above this confidence; None: the ranker's own threshold (set for 60%
+    # Shown only at or above this confidence; None: the ranker's own threshold (set for 65%
     # precision on development repositories). 0 shows the best candidate, whatever it is.
     min_confidence: float | None = None
 
