@@ -229,17 +229,21 @@ class InfillEngine:
         allowed = self.healing.allowed(cv.healed) if cv.healed else None
         prior = masked_prior(d, ids, attention, cv.slot_positions, allowed)
         result = SampleResult(slots=[], logprob=[], steps=1, committed=0, ms=0.0)
-        # The denoiser's own line is rarely right where no other source has one (see
-        # MODEL_CARD.md), so with drafts on it writes only when nothing else was proposed.
-        if req.draft_policy == "off" or not pool.items:
+        pool.describe(d, prior, cv.healed)
+        # The denoiser's own line is rarely right where another source has one (see
+        # MODEL_CARD.md), so with drafts on it writes only when no candidate is admissible.
+        if req.draft_policy == "off" or not any(f.admissible() for f in pool.items.values()):
             n = max(1, req.n)
             result = denoise(d, ids.repeat(n, 1), attention.repeat(n, 1), cv.slot_positions,
                              candidate_sampler(req), stop, allowed)
             result.steps += 1  # the scoring pass
+            fresh = []
             for slot_ids in result.slots:
-                if (f := pool.offer(self.decode_slots(slot_ids, cv.healed))) is not None:
+                text = self.decode_slots(slot_ids, cv.healed)
+                if (f := pool.offer(text)) is not None:
                     f.model = True
-        pool.describe(d, prior, cv.healed)
+                    fresh.append(text)
+            pool.describe(d, prior, cv.healed, only=fresh)
         return pool, result
 
     def cache_key(self, req: FillRequest, plan: HolePlan, slots: int, end: int) -> str:

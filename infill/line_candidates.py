@@ -103,15 +103,19 @@ class Pool:
         feats.sources += 1
         return feats
 
-    def describe(self, denoiser: Denoiser, prior: torch.Tensor | None, healed: str) -> None:
+    def describe(self, denoiser: Denoiser, prior: torch.Tensor | None, healed: str,
+                 only: list[str] | None = None) -> None:
         """Fill in the features every candidate gets: syntax, identifiers, denoiser score.
 
         prior: (K, V) log-probabilities of the hole slots with every slot masked (one
-        forward: the denoiser's view of the hole given the prefix and the suffix).
+        forward: the denoiser's view of the hole given the prefix and the suffix). only: the
+        candidates to describe, when the others are described already.
         """
         hole = self.hole
         known = known_identifiers(hole.text[: hole.start] + hole.text[hole.end :])
         for fill, feats in self.items.items():
+            if only is not None and fill not in only:
+                continue
             filled = hole.text[: hole.start] + fill + hole.text[hole.end :]
             ok = statement_ok(filled, hole.start, hole.start + len(fill), hole.language)
             feats.syntax_ok = ok is not False

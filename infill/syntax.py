@@ -103,12 +103,12 @@ def syntax_window(text: str, start: int, end: int, reach: int = SYNTAX_REACH) ->
     """Offsets (lo, hi) of the text validation parses for a fill of text[start:end].
 
     Parsing a large file once per candidate costs tens of milliseconds; the region around
-    the hole decides whether a fill breaks the code. The window starts and ends at
-    unindented lines (top-level statements in most languages), so it rarely cuts a construct,
-    and the file with and without the fill is cut the same way.
+    the hole decides whether a fill breaks the code. The window starts and ends where a
+    top-level statement starts (see starts_statement), so it rarely cuts a construct, and the
+    file with and without the fill is cut the same way.
     """
     lo = 0 if start <= reach else text.rfind("\n", 0, start - reach) + 1
-    while 0 < lo < start and text[lo : lo + 1] in (" ", "\t", "\n"):
+    while 0 < lo < start and not starts_statement(text, lo):
         lo = text.rfind("\n", 0, lo - 1) + 1
     hi = len(text)
     if end + reach < len(text):
@@ -119,9 +119,22 @@ def syntax_window(text: str, start: int, end: int, reach: int = SYNTAX_REACH) ->
                 hi = len(text)
                 break
             hi = nl + 1
-            if text[hi : hi + 1] not in (" ", "\t", "\n", ""):
+            if starts_statement(text, hi):
                 break
     return lo, hi
+
+
+def starts_statement(text: str, offset: int) -> bool:
+    """Whether the line at offset starts a top-level statement (a window may start there).
+
+    A name, keyword or decorator in column 0, outside any triple-quoted string. Not an indented line, a blank one, nor `):` closing a signature or `}` a body (a window
+    starting there was one parse error from end to end, and every candidate failed).
+    """
+    head = text[offset : offset + 1]
+    if not (head.isalpha() or head in ("_", "@")):
+        return False
+    before = text[:offset]
+    return before.count('"""') % 2 == 0 and before.count("'''") % 2 == 0
 
 
 def plan_hole(text: str, offset: int, language: str | None) -> HolePlan:

@@ -98,3 +98,13 @@ def test_statement_ok_rejects_indentation_errors_tree_sitter_accepts():
     assert statement_ok(*fill_at(AFTER_IF, "b = 2"), "python") is False
     assert statement_ok(*fill_at(AFTER_IF, "else:"), "python") is True
     assert statement_ok(*fill_at(AFTER_STATEMENT, "if a:"), "python") is False
+
+
+def test_syntax_window_never_starts_at_a_closing_bracket_or_inside_a_string():
+    head = "def f(\n    a,\n    b,\n):\n" + "    x = 1\n" * 400
+    doc = 'def g():\n    """Doc\nflush left\n"""\n' + "    y = 2\n" * 10
+    text = head + doc + "    return y\n"
+    start = len(text) - len("y\n")
+    lo, _ = syntax_window(text, start, start, reach=len(doc) + 20)
+    assert text[lo:].startswith("def f(")  # not at "):", nor at "flush left" in the docstring
+    assert statement_ok(text[:start] + "y" + text[start + 1 :], start, start + 1, "python") is True
