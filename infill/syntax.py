@@ -127,8 +127,9 @@ def syntax_window(text: str, start: int, end: int, reach: int = SYNTAX_REACH) ->
 def starts_statement(text: str, offset: int) -> bool:
     """Whether the line at offset starts a top-level statement (a window may start there).
 
-    A name, keyword or decorator in column 0, outside any triple-quoted string. Not an indented line, a blank one, nor `):` closing a signature or `}` a body (a window
-    starting there was one parse error from end to end, and every candidate failed).
+    A name, keyword or decorator in column 0, outside any triple-quoted string. Not an
+    indented line, a blank one, nor `):` closing a signature or `}` a body (a window starting
+    there was one parse error from end to end, and every candidate failed).
     """
     head = text[offset : offset + 1]
     if not (head.isalpha() or head in ("_", "@")):
