@@ -5,8 +5,10 @@ sampler needs to know about a model family lives here: special ids, noise kind (
 mask or uniform), logit shift (Dream-family models predict position i from output i-1),
 the canvas length it was trained on, and the tokenizer.
 
-Backends for other families (masked LMs, Dream-family, LLaDA, DiffusionGemma) live in
-`model/backends/`; `model.loading.load_denoiser` picks one from a checkpoint's config.
+Canvases, positions and logits cross this interface as numpy arrays on the CPU: the engine
+and the default model never import torch (seconds of start-up). Backends for other families
+(masked LMs, Dream-family, LLaDA, DiffusionGemma) live in `model/backends/`, compute in torch
+and convert at the boundary; `model.loading.load_denoiser` picks one from a checkpoint's config.
 """
 
 from __future__ import annotations
