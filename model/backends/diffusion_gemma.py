@@ -187,7 +187,6 @@ class DiffusionGemmaDenoiser(HFDenoiser):
 
     # --- the step loop -------------------------------------------------------------------
 
-    @torch.no_grad()
     def sample(
         self, canvas: Tokens, attention: Tokens, slot_positions: list[int],
         cfg: SamplerConfig, poll: Poll, allowed_first: Bools | None,
@@ -195,6 +194,7 @@ class DiffusionGemmaDenoiser(HFDenoiser):
         """The engine's numpy canvas through `torch_sample` (written back in place)."""
         return own_loop(self.torch_sample, canvas, attention, slot_positions, cfg, poll, allowed_first)
 
+    @torch.no_grad()
     def torch_sample(
         self, canvas: torch.Tensor, attention: torch.Tensor, slot_positions: list[int],
         cfg: SamplerConfig, poll: Poll, allowed_first: torch.Tensor | None,

@@ -151,7 +151,6 @@ class DreamOnDenoiser(DreamDenoiser):
         # The mask path (pseudo-likelihood scoring) must never pick the length tokens.
         self.forbidden = tuple(sorted({*self.forbidden, expand, delete}))
 
-    @torch.no_grad()
     def sample(
         self, canvas: Tokens, attention: Tokens, slot_positions: list[int],
         cfg: SamplerConfig, poll: Poll, allowed_first: Bools | None,
@@ -159,6 +158,7 @@ class DreamOnDenoiser(DreamDenoiser):
         """The engine's numpy canvas through `torch_sample` (written back in place)."""
         return own_loop(self.torch_sample, canvas, attention, slot_positions, cfg, poll, allowed_first)
 
+    @torch.no_grad()
     def torch_sample(
         self, canvas: torch.Tensor, attention: torch.Tensor, slot_positions: list[int],
         cfg: SamplerConfig, poll: Poll, allowed_first: torch.Tensor | None,
