@@ -125,3 +125,11 @@ def test_fill_at_a_cursor_never_imports_torch():
     out = subprocess.run([sys.executable, "-c", code], check=True, timeout=120, cwd=ROOT, env=env,
                          capture_output=True, text=True)
     assert '"candidates"' in out.stdout or "width" in out.stdout
+
+
+def test_numpy_forward_serves_the_cpu_in_fp32_only():
+    # GPUs and reduced precision go to transformers' forward (torch); "auto" stays on numpy.
+    from diffill.model.denoiser import numpy_runs
+
+    assert numpy_runs("auto", "auto") and numpy_runs("cpu", "fp32")
+    assert not numpy_runs("cuda", "auto") and not numpy_runs("cpu", "bf16") and not numpy_runs("mps", "fp16")
