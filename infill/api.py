@@ -1,7 +1,7 @@
-"""The engine's request and result types and its stop controls, free of torch.
+"""The engine's request and result types and its stop controls, free of numpy and the model.
 
 Callers (the CLI, the language server) import these cheaply at start-up; the engine and
-the model, which pull in torch, load later.
+the model (numpy; torch only for other backends) load later.
 """
 
 from __future__ import annotations

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
+import numpy as np
 from tokenizers import Tokenizer
 
-from diffill.model.denoiser import SpecialIds
+from diffill.model.denoiser import Bools, SpecialIds, Tokens
 
 # Bytes of text encoded per context token budget: generous, so the token cut decides.
 CHARS_PER_TOKEN_BOUND = 8
@@ -99,30 +99,30 @@ class HealingIndex:
     def __init__(self, tok: Tokenizer) -> None:
         self.size = tok.get_vocab_size()
         self.texts = [tok.decode([i]) for i in range(self.size)]
-        self.cache: dict[str, torch.Tensor] = {}
+        self.cache: dict[str, Bools] = {}
 
-    def allowed(self, healed: str) -> torch.Tensor:
+    def allowed(self, healed: str) -> Bools:
         """Bool (V,) of tokens whose text starts with healed."""
         if healed not in self.cache:
-            mask = torch.tensor([t.startswith(healed) for t in self.texts], dtype=torch.bool)
+            mask = np.array([t.startswith(healed) for t in self.texts], dtype=bool)
             if len(self.cache) > 4096:
                 self.cache.clear()
             self.cache[healed] = mask
         return self.cache[healed]
 
 
-def batch_canvases(canvases: list[list[int]], pad: int) -> tuple[torch.Tensor, torch.Tensor]:
+def batch_canvases(canvases: list[list[int]], pad: int) -> tuple[Tokens, Tokens]:
     """(N, T) ids and attention mask for canvases of possibly different lengths."""
     width = max(len(c) for c in canvases)
-    ids = torch.full((len(canvases), width), pad, dtype=torch.long)
-    attention = torch.zeros((len(canvases), width), dtype=torch.long)
+    ids = np.full((len(canvases), width), pad, dtype=np.int64)
+    attention = np.zeros((len(canvases), width), dtype=np.int64)
     for i, c in enumerate(canvases):
-        ids[i, : len(c)] = torch.tensor(c)
+        ids[i, : len(c)] = c
         attention[i, : len(c)] = 1
     return ids, attention
 
 
-def aligned_batch(canvases: list[Canvas], pad: int) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
+def aligned_batch(canvases: list[Canvas], pad: int) -> tuple[Tokens, Tokens, list[int]]:
     """(N, T) ids, attention and the shared slot positions of canvases whose prefixes differ.
 
     The sampler addresses the hole slots of every row by one set of positions, so rows are

@@ -26,7 +26,7 @@ from .markers import DEFAULT_MARKER, apply_edits, fill_markers, index_lookup, un
 from .requests import FillSettings, Trigger, cursor_request, range_request
 from .syntax import HoleKind, language_for
 
-if TYPE_CHECKING:  # torch-heavy: imported when a command needs the model
+if TYPE_CHECKING:  # the model: imported when a command needs it
     from diffill.model.denoiser import Denoiser
 
     from .drafts.corpus_index import BackgroundIndex

@@ -13,9 +13,9 @@ import time
 from collections import OrderedDict
 from dataclasses import replace
 
-import torch
+import numpy as np
 
-from diffill.model.denoiser import Denoiser
+from diffill.model.denoiser import Denoiser, Tokens
 
 from . import postprocess
 from .api import Cancelled, Candidate, FillRequest, FillResult, SamplerConfig, StopSignal
@@ -234,7 +234,7 @@ class InfillEngine:
         # MODEL_CARD.md), so with drafts on it writes only when no candidate is admissible.
         if req.draft_policy == "off" or not any(f.admissible() for f in pool.items.values()):
             n = max(1, req.n)
-            result = denoise(d, ids.repeat(n, 1), attention.repeat(n, 1), cv.slot_positions,
+            result = denoise(d, np.repeat(ids, n, axis=0), np.repeat(attention, n, axis=0), cv.slot_positions,
                              candidate_sampler(req), stop, allowed)
             result.steps += 1  # the scoring pass
             fresh = []
@@ -348,7 +348,7 @@ class InfillEngine:
         return piece[len(healed) :] if healed and piece.startswith(healed) else piece
 
     def seed_old_text(
-        self, req: FillRequest, end: int, ids: torch.Tensor, attention: torch.Tensor,
+        self, req: FillRequest, end: int, ids: Tokens, attention: Tokens,
         positions: list[int], healed: str,
     ) -> int:
         """Range rewrite at strength < 1: slots start as the old text, the doubted share masked.
@@ -362,13 +362,13 @@ class InfillEngine:
             raise ValueError(
                 f"the range is {len(tokens)} tokens, more than the {len(positions)} slots a partial "
                 "rewrite can start from; use strength 1 or a smaller range")
-        ids[:, positions] = torch.tensor(seed)
+        ids[:, positions] = seed
         return remask_least_likely(d, ids, attention, positions, req.strength)
 
     def add_draft_rows(
-        self, req: FillRequest, end: int, ids: torch.Tensor, attention: torch.Tensor,
+        self, req: FillRequest, end: int, ids: Tokens, attention: Tokens,
         positions: list[int], healed: str,
-    ) -> tuple[torch.Tensor, torch.Tensor, int]:
+    ) -> tuple[Tokens, Tokens, int]:
         """The canvas batch plus one row per draft that fits (slots seeded with it); the count."""
         d = self.denoiser
         seeds: list[list[int]] = []
@@ -380,11 +380,11 @@ class InfillEngine:
         if not seeds:
             return ids, attention, 0
         rows = seeded_rows(ids[0], positions, seeds)
-        more_attention = attention[:1].expand(len(seeds), -1)
-        return torch.cat([ids, rows]), torch.cat([attention, more_attention]), len(seeds)
+        more_attention = np.repeat(attention[:1], len(seeds), axis=0)
+        return np.concatenate([ids, rows]), np.concatenate([attention, more_attention]), len(seeds)
 
     def score_with_drafts(
-        self, req: FillRequest, end: int, filled: torch.Tensor, attention: torch.Tensor,
+        self, req: FillRequest, end: int, filled: Tokens, attention: Tokens,
         positions: list[int], healed: str,
     ) -> tuple[list[str], list[float], list[float]]:
         """Drafts from the buffer, and pseudo-log-likelihoods of drafts and model fills.
@@ -393,20 +393,20 @@ class InfillEngine:
         """
         d = self.denoiser
         drafts = self.drafts(req, end)
-        rows: list[torch.Tensor] = []
+        rows: list[Tokens] = []
         kept: list[str] = []
         for draft in drafts:
             tokens = d.tokenizer.encode(healed + draft).ids
             if len(tokens) > len(positions):
                 continue
-            row = filled[0].clone()
-            row[positions] = torch.tensor(tokens + [d.ids.null] * (len(positions) - len(tokens)))
+            row = filled[0].copy()
+            row[positions] = tokens + [d.ids.null] * (len(positions) - len(tokens))
             rows.append(row)
             kept.append(draft)
         if not rows:
             return [], [], []
-        canvases = torch.cat([filled, torch.stack(rows)])
-        att = torch.cat([attention, attention[:1].expand(len(rows), -1)])
+        canvases = np.concatenate([filled, np.stack(rows)])
+        att = np.concatenate([attention, np.repeat(attention[:1], len(rows), axis=0)])
         slot_logp = pseudo_log_likelihood(d, canvases, att, positions)
         scores = length_normalized(slot_logp, canvases[:, positions], d.ids.null)
         n_model = filled.shape[0]

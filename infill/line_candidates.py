@@ -10,19 +10,19 @@ already there is never what the user wants.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
-import torch
+import numpy as np
 
-from diffill.model.denoiser import Denoiser
+from diffill.model.denoiser import Bools, Denoiser, Floats, Tokens
 
 from . import postprocess
 from .class_scope import class_attributes, foreign_attributes
 from .py_scopes import names_in_scope, unbound_names
 from .ranking import Features, known_identifiers, unknown_identifiers
+from .sampler import log_softmax
 from .syntax import brackets_balanced, statement_ok
 
 NEARBY_LINES = 12  # non-blank lines on each side that a candidate should not merely repeat
@@ -103,7 +103,7 @@ class Pool:
         feats.sources += 1
         return feats
 
-    def describe(self, denoiser: Denoiser, prior: torch.Tensor | None, healed: str,
+    def describe(self, denoiser: Denoiser, prior: Floats | None, healed: str,
                  only: list[str] | None = None) -> None:
         """Fill in the features every candidate gets: syntax, identifiers, denoiser score.
 
@@ -134,23 +134,22 @@ class Pool:
                 feats.denoiser = slot_score(prior, ids, denoiser.ids.null)
 
 
-def slot_score(prior: torch.Tensor, ids: list[int], null: int) -> float:
+def slot_score(prior: Floats, ids: list[int], null: int) -> float:
     """Mean log-probability of ids in the first slots and of the end (null) after them."""
     k = prior.shape[0]
     if len(ids) > k:
         return -10.0
     seq = ids + ([null] if len(ids) < k else [])
-    lp = prior[torch.arange(len(seq)), torch.tensor(seq)]
+    lp = prior[np.arange(len(seq)), np.array(seq, dtype=np.int64)]
     return max(float(lp.mean()), -10.0) if len(seq) else -10.0
 
 
-@torch.inference_mode()
-def masked_prior(denoiser: Denoiser, ids: torch.Tensor, attention: torch.Tensor,
-                 positions: list[int], allowed_first: torch.Tensor | None) -> torch.Tensor:
+def masked_prior(denoiser: Denoiser, ids: Tokens, attention: Tokens,
+                 positions: list[int], allowed_first: Bools | None) -> Floats:
     """(K, V) log-probabilities of each hole slot with all slots masked (row 0 of ids)."""
-    pos = torch.tensor(positions).unsqueeze(0)
-    logits = denoiser.logits(ids[:1], attention[:1], pos)[0].float()  # (K, V)
-    logits[:, list(denoiser.forbidden)] = -math.inf
+    pos = np.array([positions], dtype=np.int64)
+    logits = denoiser.logits(ids[:1], attention[:1], pos)[0].astype(np.float32)  # (K, V)
+    logits[:, list(denoiser.forbidden)] = -np.inf
     if allowed_first is not None:
-        logits[0, ~allowed_first] = -math.inf
-    return torch.log_softmax(logits, -1)
+        logits[0, ~allowed_first] = -np.inf
+    return log_softmax(logits)

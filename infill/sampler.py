@@ -13,14 +13,13 @@ their own loop under the same cancel and deadline rules (`denoise_own_loop`).
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import torch
+import numpy as np
 
-from diffill.model.denoiser import Denoiser, LoopResult
+from diffill.model.denoiser import Bools, Denoiser, Floats, LoopResult, Tokens
 
 from .api import COMMIT_RULES, Cancelled, SamplerConfig, StopSignal
 
@@ -40,21 +39,47 @@ class SampleResult:
         return self.committed / max(self.steps * max(len(self.slots), 1), 1)
 
 
-def score(probs: torch.Tensor, rule: str) -> torch.Tensor:
+def softmax(logits: Floats) -> Floats:
+    """Probabilities over the last axis; -inf logits get probability 0."""
+    e = np.exp(logits - logits.max(-1, keepdims=True))
+    probs: Floats = e / e.sum(-1, keepdims=True)
+    return probs
+
+
+def log_softmax(logits: Floats) -> Floats:
+    shifted = logits - logits.max(-1, keepdims=True)
+    out: Floats = shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
+    return out
+
+
+def take(values: Floats, ids: Tokens) -> Floats:
+    """values[..., ids] per position: (N, K) from values (N, K, V) and ids (N, K)."""
+    picked: Floats = np.take_along_axis(values, ids[..., None], axis=-1)[..., 0]
+    return picked
+
+
+def log_clamped(p: Floats) -> Floats:
+    out: Floats = np.log(np.maximum(p, np.float32(1e-12)))
+    return out
+
+
+def score(probs: Floats, rule: str) -> Floats:
     """Score (N, K) of slot distributions probs (N, K, V); higher means more certain."""
     if rule == "confidence":
-        return probs.max(-1).values
+        best: Floats = probs.max(-1)
+        return best
     if rule == "margin":
-        top2 = probs.topk(2, dim=-1).values
-        return top2[..., 0] - top2[..., 1]
+        top2 = np.partition(probs, -2, axis=-1)[..., -2:]
+        margin: Floats = top2[..., 1] - top2[..., 0]
+        return margin
     if rule == "entropy":
-        ent = -(probs * probs.clamp_min(1e-12).log()).sum(-1)
-        return torch.exp(-ent)  # in (0, 1]: 1 for a one-hot distribution
+        ent = -(probs * log_clamped(probs)).sum(-1)
+        certainty: Floats = np.exp(-ent)  # in (0, 1]: 1 for a one-hot distribution
+        return certainty
     raise ValueError(f"unknown commit rule {rule!r}; choose from {COMMIT_RULES}")
 
 
-def null_tail(slots: torch.Tensor, choice: torch.Tensor, scores: torch.Tensor, null_id: int,
-              threshold: float) -> torch.Tensor:
+def null_tail(slots: Tokens, choice: Tokens, scores: Floats, null_id: int, threshold: float) -> Bools:
     """Bool (N, K): the run of slots at the end of each row predicted (or fixed) null.
 
     A hole's nulls are always its last slots (training pads the middle at the end), so once
@@ -62,13 +87,13 @@ def null_tail(slots: torch.Tensor, choice: torch.Tensor, scores: torch.Tensor, n
     """
     is_null = (choice == null_id) | (slots == null_id)
     # Slot j is in the tail when it and every slot after it are null.
-    tail = is_null.flip(-1).cumprod(-1).flip(-1).bool()
+    tail = np.logical_and.accumulate(is_null[:, ::-1], axis=-1)[:, ::-1]
     sure = (scores[:, -1:] >= threshold) | (slots[:, -1:] == null_id)
-    return tail & sure
+    out: Bools = tail & sure
+    return out
 
 
-def stutter(commit: torch.Tensor, choice: torch.Tensor, scores: torch.Tensor,
-            null_id: int) -> torch.Tensor:
+def stutter(commit: Bools, choice: Tokens, scores: Floats, null_id: int) -> Bools:
     """Bool (N, K): commits to hold back because a neighbour commits the same token now.
 
     Slots predicted in one pass are independent given the canvas, so two adjacent slots
@@ -78,31 +103,36 @@ def stutter(commit: torch.Tensor, choice: torch.Tensor, scores: torch.Tensor,
     same = (choice[:, 1:] == choice[:, :-1]) & commit[:, 1:] & commit[:, :-1]
     same &= choice[:, 1:] != null_id  # a run of nulls is the end of the fill, not a stutter
     left_lower = scores[:, :-1] < scores[:, 1:]
-    hold = torch.zeros_like(commit)
+    hold = np.zeros_like(commit)
     hold[:, :-1] |= same & left_lower
     hold[:, 1:] |= same & ~left_lower
     return hold
 
 
-def nucleus_sample(probs: torch.Tensor, top_p: float, gen: torch.Generator) -> torch.Tensor:
+def nucleus_sample(probs: Floats, top_p: float, gen: np.random.Generator) -> Tokens:
     """Sample (N, K) ids from (N, K, V) probabilities restricted to the top-p nucleus."""
+    n, k, v = probs.shape
+    flat = probs.reshape(n * k, v).astype(np.float64)  # float64: the cumulative sums need it
+    order = np.argsort(-flat, axis=-1, kind="stable")
+    sorted_p = np.take_along_axis(flat, order, axis=-1)
     if top_p < 1.0:
-        sorted_p, order = probs.sort(-1, descending=True)
-        keep = sorted_p.cumsum(-1) - sorted_p < top_p
-        sorted_p = sorted_p * keep
-        picked = torch.multinomial(sorted_p.flatten(0, 1), 1, generator=gen).view(probs.shape[:2])
-        return order.gather(-1, picked.unsqueeze(-1)).squeeze(-1)
-    return torch.multinomial(probs.flatten(0, 1), 1, generator=gen).view(probs.shape[:2])
+        sorted_p = sorted_p * (sorted_p.cumsum(-1) - sorted_p < top_p)
+    cdf = sorted_p.cumsum(-1)
+    # One uniform draw per slot, scaled to the kept mass: inverse-CDF sampling.
+    u = gen.random(n * k) * cdf[:, -1]
+    picked = np.minimum((cdf <= u[:, None]).sum(-1), v - 1)
+    ids: Tokens = order[np.arange(n * k), picked].reshape(n, k)
+    return ids
 
 
 def denoise(
     denoiser: Denoiser,
-    canvas: torch.Tensor,
-    attention: torch.Tensor,
+    canvas: Tokens,
+    attention: Tokens,
     slot_positions: Sequence[int],
     cfg: SamplerConfig,
     stop: StopSignal | None = None,
-    allowed_first: torch.Tensor | None = None,
+    allowed_first: Bools | None = None,
 ) -> SampleResult:
     """Fill the masked slots of canvas (N, T) in place; N candidates run as one batch.
 
@@ -118,17 +148,17 @@ def denoise(
     start = time.perf_counter()
     mask_id = denoiser.ids.mask
     n, _ = canvas.shape
-    pos = torch.tensor(list(slot_positions), dtype=torch.long)  # (K,)
-    k = pos.numel()
-    positions = pos.unsqueeze(0).expand(n, k)  # (N, K)
-    gen = torch.Generator().manual_seed(cfg.seed)
-    token_logp = torch.zeros(n, k)
+    pos = np.array(list(slot_positions), dtype=np.int64)  # (K,)
+    k = pos.size
+    positions = np.repeat(pos[None, :], n, axis=0)  # (N, K)
+    gen = np.random.default_rng(cfg.seed)
+    token_logp = np.zeros((n, k), dtype=np.float32)
     remasks = 0
     steps = committed = 0
-    bias = torch.zeros(1, 1, 1)
+    bias = np.zeros(0, dtype=np.float32)
     hurried = False
-    choice = torch.zeros(n, k, dtype=torch.long)  # (N, K) last step's prediction per slot
-    choice_p = torch.ones(n, k)
+    choice = np.zeros((n, k), dtype=np.int64)  # (N, K) last step's prediction per slot
+    choice_p = np.ones((n, k), dtype=np.float32)
     # Fixed tokens' keys and values reused between full passes (model.modernbert.ContextCache).
     make_cache = getattr(denoiser, "context_cache", None)
     cache = make_cache(cfg.refresh_every) if callable(make_cache) else None
@@ -139,10 +169,9 @@ def denoise(
             if steps == 0:
                 raise Cancelled()  # nothing computed yet: there is no fill to return
             # Out of time: open slots take the last step's predictions, no further forward.
-            still_open = canvas[:, pos] == mask_id
-            rows, cols = torch.nonzero(still_open, as_tuple=True)
+            rows, cols = np.nonzero(canvas[:, pos] == mask_id)
             canvas[rows, pos[cols]] = choice[rows, cols]
-            token_logp[rows, cols] = choice_p[rows, cols].clamp_min(1e-12).log()
+            token_logp[rows, cols] = log_clamped(choice_p[rows, cols])
             committed += len(rows)
             hurried = True
             break
@@ -154,36 +183,36 @@ def denoise(
             logits = denoiser.logits(canvas, attention, positions)  # (N, K, V)
         steps += 1
         if bias.shape[-1] != logits.shape[-1]:
-            bias = torch.zeros(logits.shape[-1])
-            bias[list(denoiser.forbidden)] = -math.inf
+            bias = np.zeros(logits.shape[-1], dtype=np.float32)
+            bias[list(denoiser.forbidden)] = -np.inf
         logits = logits + bias
         if allowed_first is not None:
-            logits[:, 0, ~allowed_first] = -math.inf
+            logits[:, 0, ~allowed_first] = -np.inf
         if cfg.temperature > 0:
-            probs = torch.softmax(logits / cfg.temperature, -1)
+            probs = softmax(logits / np.float32(cfg.temperature))
             choice = nucleus_sample(probs, cfg.top_p, gen)
         else:
-            probs = torch.softmax(logits, -1)
+            probs = softmax(logits)
             choice = probs.argmax(-1)  # (N, K)
-        choice_p = probs.gather(-1, choice.unsqueeze(-1)).squeeze(-1)  # (N, K)
-        current_p = probs.gather(-1, slots.clamp_min(0).unsqueeze(-1)).squeeze(-1)
+        choice_p = take(probs, choice)  # (N, K)
+        current_p = take(probs, np.maximum(slots, 0))
         # Re-mask committed slots the model now doubts (self-correction), within the cap.
         if cfg.remask_below > 0 and remasks < cfg.max_remasks:
             doubt = (~open_) & (current_p < cfg.remask_below)
             if doubt.any():
                 budget = cfg.max_remasks - remasks
-                flat = torch.nonzero(doubt)[:budget]
+                flat = np.argwhere(doubt)[:budget]
                 canvas[flat[:, 0], pos[flat[:, 1]]] = mask_id
                 remasks += len(flat)
                 open_ = canvas[:, pos] == mask_id
-        token_logp = torch.where(open_, token_logp, current_p.clamp_min(1e-12).log())
+        token_logp = np.where(open_, token_logp, log_clamped(current_p))
         if not open_.any():
             break
-        s = score(probs, cfg.rule).masked_fill(~open_, -1.0)  # (N, K)
+        s = np.where(open_, score(probs, cfg.rule), np.float32(-1.0))  # (N, K)
         commit = (s >= cfg.threshold) & open_
         # A row whose every open slot predicts null has ended its fill: commit them all now
         # rather than spending a forward pass per low-confidence null.
-        ended = ~(open_ & (choice != denoiser.ids.null)).any(-1, keepdim=True)
+        ended = ~(open_ & (choice != denoiser.ids.null)).any(-1, keepdims=True)
         commit |= open_ & ended
         if cfg.null_tail:
             commit |= open_ & null_tail(slots, choice, s, denoiser.ids.null, cfg.threshold)
@@ -193,21 +222,21 @@ def denoise(
         # per step when the budget is generous): the knob that trades passes for quality.
         steps_left = max(cfg.max_steps - steps + 1, 1)
         quota = (open_.sum(-1) + steps_left - 1) // steps_left  # (N,)
-        ranked = s.argsort(-1, descending=True)  # open slots first (closed ones score -1)
-        take = torch.arange(k).unsqueeze(0) < quota.unsqueeze(-1)  # (N, K)
-        commit.scatter_(-1, ranked, commit.gather(-1, ranked) | take)
+        ranked = np.argsort(-s, axis=-1, kind="stable")  # open slots first (closed ones score -1)
+        take_top = np.arange(k)[None, :] < quota[:, None]  # (N, K)
+        np.put_along_axis(commit, ranked, np.take_along_axis(commit, ranked, axis=-1) | take_top, axis=-1)
         commit &= open_
         if steps >= cfg.max_steps:
             commit = open_  # out of steps: commit everything that is left
-        rows, cols = torch.nonzero(commit, as_tuple=True)
+        rows, cols = np.nonzero(commit)
         canvas[rows, pos[cols]] = choice[rows, cols]
-        token_logp[rows, cols] = choice_p[rows, cols].clamp_min(1e-12).log()
+        token_logp[rows, cols] = log_clamped(choice_p[rows, cols])
         committed += len(rows)
         if not (canvas[:, pos] == mask_id).any():
             break
     return SampleResult(
         slots=canvas[:, pos].tolist(),
-        logprob=token_logp.sum(-1).tolist(),
+        logprob=[float(x) for x in token_logp.sum(-1)],
         steps=steps,
         committed=committed,
         ms=(time.perf_counter() - start) * 1000,
@@ -217,12 +246,12 @@ def denoise(
 
 def denoise_own_loop(
     sample: Callable[..., LoopResult],
-    canvas: torch.Tensor,
-    attention: torch.Tensor,
+    canvas: Tokens,
+    attention: Tokens,
     slot_positions: Sequence[int],
     cfg: SamplerConfig,
     stop: StopSignal | None,
-    allowed_first: torch.Tensor | None,
+    allowed_first: Bools | None,
 ) -> SampleResult:
     """Families with their own step loop (uniform noise, growing holes): same stop semantics."""
     start = time.perf_counter()

@@ -32,10 +32,12 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     model.add_argument("--vocab", type=int, default=8192)
     model.set_defaults(func=run_bench_model)
     runtime = bench_sub.add_parser("runtime", help="forward latency of the shipped model on each runtime "
-                                   "(transformers, single-file, cached step, int8), 1 and 2 threads; JSON")
+                                   "(transformers, its int8, numpy, numpy cached step), 1 and 2 threads; "
+                                   "JSON")
     runtime.add_argument("--canvas", type=int, default=128)
     runtime.add_argument("--slots", type=int, default=32)
-    runtime.add_argument("--compile", action="store_true", help="also torch.compile (slow to compile)")
+    runtime.add_argument("--compile", action="store_true",
+                         help="also torch.compile transformers' encoder (slow to compile)")
     runtime.set_defaults(func=run_bench_runtime)
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from diffill.infill.api import FillRequest, FillResult, StopSignal
 from diffill.infill.requests import fit
 
-if TYPE_CHECKING:  # the engine pulls in torch; it is loaded in the background
+if TYPE_CHECKING:  # the engine pulls in the model; it is loaded in the background
     from diffill.infill.engine import InfillEngine
 
 

@@ -48,8 +48,9 @@ VERSION = "0.1.0"
 
 def engine_loader(settings: Settings) -> Loader:
     def load() -> InfillEngine:
-        # Heavy imports (torch, transformers) happen here, in the loader thread, so the
-        # server answers `initialize` at once.
+        # The model's imports (numpy and the weights for the default model; torch and
+        # transformers for other backends) happen here, in the loader thread, so the server
+        # answers `initialize` at once.
         from diffill.infill.drafts.corpus_index import BackgroundIndex
         from diffill.infill.engine import InfillEngine
         from diffill.model.loading import load_denoiser

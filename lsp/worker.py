@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from diffill.infill.api import Cancelled, StopSignal
 
-if TYPE_CHECKING:  # the engine pulls in torch: imported by the loader thread, not at start-up
+if TYPE_CHECKING:  # the engine pulls in the model: imported by the loader thread, not at start-up
     from diffill.infill.engine import InfillEngine
 
 from .messages import BUSY, ERROR, LOADING, READY

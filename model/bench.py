@@ -11,6 +11,7 @@ import os
 import statistics
 import time
 from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -57,45 +58,52 @@ def runtime_table(canvas: int = 128, slots: int = 32, repeats: int = 30,
                   compile_too: bool = False) -> list[dict[str, object]]:
     """Forward latency of the shipped model on each runtime this machine has, 1 and 2 threads.
 
-    Rows: transformers' ModernBERT, the single-file forward (`model.modernbert`), its cached
-    step (only the hole slots through the layers), int8 dynamic quantization of its Linear
-    layers, and optionally torch.compile. Median wall and CPU milliseconds per forward; the
-    CPU figure is what a loaded machine cannot inflate much (one thread).
+    Rows: transformers' ModernBERT (torch), int8 dynamic quantization of its Linear layers,
+    the numpy forward (`model.modernbert`, the default) and its cached step (only the hole
+    slots through the layers), optionally torch.compile of transformers' encoder. Median wall
+    and CPU milliseconds per forward; the CPU figure is what a loaded machine cannot inflate
+    much (one thread).
     """
+    import numpy as np
+
     from .checkpoint import DEFAULT_CHECKPOINT, load_checkpoint
     from .modernbert import ContextCache, ModernBertMaskedLM
+    from .threads import limit_blas_threads
 
     hf, _, _ = load_checkpoint(DEFAULT_CHECKPOINT, "cpu")
+    hf_int8, _, _ = load_checkpoint(DEFAULT_CHECKPOINT, "cpu")
+    hf_int8 = torch.ao.quantization.quantize_dynamic(hf_int8, {torch.nn.Linear}, dtype=torch.qint8)
     native = ModernBertMaskedLM.from_folder(DEFAULT_CHECKPOINT)
-    int8 = torch.ao.quantization.quantize_dynamic(
-        ModernBertMaskedLM.from_folder(DEFAULT_CHECKPOINT), {torch.nn.Linear}, dtype=torch.qint8)
     start = (canvas - slots) // 2
-    ids = torch.randint(5, hf.config.vocab_size, (1, canvas))
-    ids[:, start : start + slots] = 1
-    attention = torch.ones(1, canvas, dtype=torch.long)
-    positions = torch.arange(start, start + slots).unsqueeze(0)
+    np_ids = np.random.default_rng(0).integers(5, hf.config.vocab_size, (1, canvas))
+    np_ids[:, start : start + slots] = 1
+    np_attention = np.ones((1, canvas), dtype=np.int64)
+    np_positions = np.arange(start, start + slots)[None, :]
+    ids, attention = torch.from_numpy(np_ids), torch.from_numpy(np_attention)
 
-    def transformers_forward() -> None:
-        hidden = hf.model(input_ids=ids, attention_mask=attention).last_hidden_state
-        hf.decoder(hf.head(hidden[:, start : start + slots]))
+    def transformers_forward(model: Any, encoder: Callable[..., Any]) -> Callable[[], object]:
+        def run() -> object:
+            hidden = encoder(input_ids=ids, attention_mask=attention).last_hidden_state
+            return model.decoder(model.head(hidden[:, start : start + slots]))
+        return run
 
     cache = ContextCache(refresh_every=10**9)
     runtimes: dict[str, Callable[[], object]] = {
-        "transformers": transformers_forward,
-        "native": lambda: native(ids, attention, positions),
-        "native_cached_step": lambda: native(ids, attention, positions, cache),
-        "native_int8": lambda: int8(ids, attention, positions),
+        "transformers": transformers_forward(hf, hf.model),
+        "transformers_int8": transformers_forward(hf_int8, hf_int8.model),
+        "native": lambda: native(np_ids, np_attention, np_positions),
+        "native_cached_step": lambda: native(np_ids, np_attention, np_positions, cache),
     }
     if compile_too:
-        compiled = torch.compile(native)
-        runtimes["native_compiled"] = lambda: compiled(ids, attention, positions)
+        runtimes["transformers_compiled"] = transformers_forward(hf, torch.compile(hf.model))
     rows: list[dict[str, object]] = []
     threads_before = torch.get_num_threads()
+    native(np_ids, np_attention, np_positions, cache)  # fills the cache
     try:
         with torch.no_grad():
-            native(ids, attention, positions, cache)  # fills the cache
             for threads in (1, 2):
                 torch.set_num_threads(threads)
+                limit_blas_threads(threads)
                 for name, fn in runtimes.items():
                     wall, cpu = timed(fn, repeats)
                     rows.append({"runtime": name, "threads": threads, "canvas": canvas, "slots": slots,
@@ -103,6 +111,7 @@ def runtime_table(canvas: int = 128, slots: int = 32, repeats: int = 30,
                                  "load_average": round(os.getloadavg()[0], 2)})
     finally:
         torch.set_num_threads(threads_before)
+        limit_blas_threads(int(os.environ.get("DIFFILL_THREADS") or os.cpu_count() or 1))
     return rows
 
 

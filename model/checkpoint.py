@@ -14,7 +14,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import torch
 from tokenizers import Tokenizer
 
 from .errors import CheckpointError
@@ -25,7 +24,8 @@ __all__ = [
     "DEFAULT_CHECKPOINT", "CheckpointError", "DenoiserMeta", "ModelSize", "count_parameters",
     "lineage_totals", "load_checkpoint", "new_model", "save_checkpoint",
 ]
-if TYPE_CHECKING:  # transformers takes seconds to import: loaded where a function needs it
+if TYPE_CHECKING:  # torch and transformers take seconds to import: loaded where a function needs them
+    import torch
     from transformers import ModernBertForMaskedLM
 
 REQUIRED_FILES = ("config.json", "model.safetensors", "tokenizer.json", "diffill.json")
@@ -155,6 +155,7 @@ def load_checkpoint(
     path: Path, device: str = "cpu"
 ) -> tuple[ModernBertForMaskedLM, Tokenizer, DenoiserMeta]:
     """Load weights (safetensors only), tokenizer and metadata, with clear errors."""
+    import torch
     from transformers import ModernBertForMaskedLM
     from transformers.utils import logging as hf_logging
 

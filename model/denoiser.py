@@ -5,8 +5,10 @@ sampler needs to know about a model family lives here: special ids, noise kind (
 mask or uniform), logit shift (Dream-family models predict position i from output i-1),
 the canvas length it was trained on, and the tokenizer.
 
-Backends for other families (masked LMs, Dream-family, LLaDA, DiffusionGemma) live in
-`model/backends/`; `model.loading.load_denoiser` picks one from a checkpoint's config.
+Canvases, positions and logits cross this interface as numpy arrays on the CPU: the engine
+and the default model never import torch (seconds of start-up). Backends for other families
+(masked LMs, Dream-family, LLaDA, DiffusionGemma) live in `model/backends/`, compute in torch
+and convert at the boundary; `model.loading.load_denoiser` picks one from a checkpoint's config.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-import torch
+import numpy as np
+import numpy.typing as npt
 from tokenizers import Tokenizer
 
 from .checkpoint import (
@@ -25,12 +28,17 @@ from .checkpoint import (
     DenoiserMeta,
     check_folder,
     checked_tokenizer,
-    load_checkpoint,
     load_meta,
 )
 from .errors import CheckpointError
 from .modernbert import ContextCache, ModernBertMaskedLM
 from .sampler_config import SamplerConfig
+from .threads import apply_thread_setting
+
+# The arrays that cross the boundary between the engine and a denoiser (numpy, on the CPU).
+Tokens = npt.NDArray[np.int64]  # token ids, positions: canvas (B, T), positions (B, K)
+Floats = npt.NDArray[np.float32]  # logits (B, K, V)
+Bools = npt.NDArray[np.bool_]  # masks over the vocabulary (V,)
 
 
 @dataclass(frozen=True)
@@ -54,10 +62,11 @@ class Denoiser(Protocol):
     block_budget: int  # default hole slots for multi-line holes
     forbidden: tuple[int, ...]  # ids a slot may never take
 
-    def logits(
-        self, canvas: torch.Tensor, attention: torch.Tensor, positions: torch.Tensor
-    ) -> torch.Tensor:
-        """Float CPU logits (B, K, V) at positions (B, K) of canvas (B, T) with attention (B, T)."""
+    def logits(self, canvas: Tokens, attention: Tokens, positions: Tokens) -> Floats:
+        """Float32 logits (B, K, V) at positions (B, K) of canvas (B, T) with attention (B, T).
+
+        The caller owns the result: it may edit it in place.
+        """
         ...
 
 
@@ -69,9 +78,8 @@ class CachingDenoiser(Denoiser, Protocol):
         ...
 
     def logits(
-        self, canvas: torch.Tensor, attention: torch.Tensor, positions: torch.Tensor,
-        cache: Any | None = None,
-    ) -> torch.Tensor:
+        self, canvas: Tokens, attention: Tokens, positions: Tokens, cache: Any | None = None,
+    ) -> Floats:
         """As Denoiser.logits; with a cache, a step may recompute only the slots at positions."""
         ...
 
@@ -101,54 +109,25 @@ class LoopDenoiser(Denoiser, Protocol):
     """A denoiser that runs its own step loop."""
 
     def sample(
-        self, canvas: torch.Tensor, attention: torch.Tensor, slot_positions: list[int],
-        cfg: SamplerConfig, poll: Poll, allowed_first: torch.Tensor | None,
+        self, canvas: Tokens, attention: Tokens, slot_positions: list[int],
+        cfg: SamplerConfig, poll: Poll, allowed_first: Bools | None,
     ) -> LoopResult:
         """Fill the slots of canvas (N, T); writes the fill back into canvas where it fits."""
         ...
 
 
-def pick_dtype(device: str, dtype: str) -> torch.dtype:
-    if dtype == "fp32":
-        return torch.float32
-    if dtype == "bf16":
-        return torch.bfloat16
-    if dtype == "fp16":
-        return torch.float16
-    # auto: bf16 where the hardware has fast bf16 matmuls, else fp32
-    if device == "cpu":
-        return torch.bfloat16 if cpu_has_bf16() else torch.float32
-    return torch.bfloat16 if device == "cuda" and torch.cuda.is_bf16_supported() else torch.float16
-
-
-def cpu_has_bf16() -> bool:
-    try:
-        with open("/proc/cpuinfo") as fh:
-            flags = fh.read(20000)
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
-def pick_device(device: str) -> str:
-    if device != "auto":
-        return device
-    if torch.cuda.is_available():
-        return "cuda"
-    if torch.backends.mps.is_available():
-        return "mps"
-    return "cpu"
-
-
 class MaskedLMDenoiser:
     """The shipped default: a ModernBERT masked LM trained with masked diffusion.
 
-    Runs on `model.modernbert` (one readable file, no transformers import: start-up in a
-    fraction of the time) unless `forward="transformers"` or DIFFILL_FORWARD=transformers asks
-    for transformers' implementation; both load the same safetensors and give the same logits.
-    Computes the vocabulary projection only at the requested positions: the head is the
-    largest single cost of a small model's forward pass. The native forward also keeps the
-    fixed tokens' keys and values between denoising steps (`context_cache`).
+    Runs on `model.modernbert`, a numpy forward in float32 on the CPU (no torch import: a
+    one-shot fill starts in a fraction of the time). transformers' implementation (torch)
+    runs instead when `forward="transformers"` or DIFFILL_FORWARD=transformers asks for it,
+    or when the device (cuda, mps) or dtype (bf16, fp16) is one the numpy forward does not
+    have; device "auto" means the CPU here, since a model this small gains nothing from a GPU
+    and asking torch whether one exists costs its import. Both load the same safetensors and
+    give the same logits. The vocabulary projection runs only at the requested positions:
+    the head is the largest single cost of a small model's forward pass. The numpy forward
+    also keeps the fixed tokens' keys and values between denoising steps (`context_cache`).
     """
 
     noise = "mask"
@@ -159,23 +138,25 @@ class MaskedLMDenoiser:
         forward: str | None = None,
     ) -> None:
         self.path = path or DEFAULT_CHECKPOINT
-        self.device = pick_device(device)
         self.forward_name = forward or os.environ.get("DIFFILL_FORWARD") or "native"
         if self.forward_name not in FORWARDS:
             raise CheckpointError(f"forward must be one of {', '.join(FORWARDS)}, not {self.forward_name!r}")
-        threads = os.environ.get("DIFFILL_THREADS")
-        if threads:
-            torch.set_num_threads(int(threads))
+        if self.forward_name == "native" and not numpy_runs(device, dtype):
+            self.forward_name = "transformers"
         self.native: ModernBertMaskedLM | None = None
-        self.model: Any = None
+        self.model: Any = None  # the transformers forward (hf_forward.TransformersForward)
         if self.forward_name == "native":
+            apply_thread_setting()
             self.native, tok, meta = load_native(self.path)
-            self.native.to(self.device)
+            self.device, self.dtype = "cpu", "fp32"
         else:
-            self.model, tok, meta = load_checkpoint(self.path, self.device)
+            from .hf_forward import TransformersForward
+
+            self.model = TransformersForward(self.path, device, dtype)
+            tok, meta = self.model.tokenizer, self.model.meta
+            self.device, self.dtype = self.model.device, str(self.model.autocast_dtype).removeprefix("torch.")
         self.tokenizer = tok
         self.meta: DenoiserMeta = meta
-        self.autocast_dtype = pick_dtype(self.device, dtype)
         self.ids = SpecialIds(meta.pad_id, meta.mask_id, meta.null_id, meta.bos_id, meta.eos_id)
         self.max_canvas = meta.canvas
         self.line_budget = meta.line_budget
@@ -186,31 +167,25 @@ class MaskedLMDenoiser:
         """A step cache for one denoising loop (None: this forward has none, or it is off)."""
         return ContextCache(refresh_every) if self.native is not None and refresh_every > 1 else None
 
-    @torch.no_grad()  # not inference_mode: callers edit the returned logits in place
     def logits(
-        self, canvas: torch.Tensor, attention: torch.Tensor, positions: torch.Tensor,
-        cache: ContextCache | None = None,
-    ) -> torch.Tensor:
-        canvas = canvas.to(self.device)
-        attention = attention.to(self.device)
-        positions = positions.to(self.device)
-        use_autocast = self.autocast_dtype != torch.float32
-        with torch.autocast(self.device, dtype=self.autocast_dtype, enabled=use_autocast):
-            if self.native is not None:
-                out = self.native(canvas, attention, positions, cache)
-            else:
-                hidden = self.model.model(input_ids=canvas, attention_mask=attention).last_hidden_state
-                index = positions.unsqueeze(-1).expand(-1, -1, hidden.shape[-1])  # (B, K, D)
-                picked = torch.gather(hidden, 1, index)
-                out = self.model.decoder(self.model.head(picked))  # (B, K, V)
-        return out.float().cpu()  # the sampler indexes logits with CPU tensors
+        self, canvas: Tokens, attention: Tokens, positions: Tokens, cache: ContextCache | None = None,
+    ) -> Floats:
+        if self.native is not None:
+            return self.native(canvas, attention, positions, cache)
+        out: Floats = self.model(canvas, attention, positions)
+        return out
 
 
 FORWARDS = ("native", "transformers")
 
 
+def numpy_runs(device: str, dtype: str) -> bool:
+    """Whether the numpy forward (CPU, float32) serves this device and dtype."""
+    return device.strip().lower() in ("auto", "cpu") and dtype in ("auto", "fp32")
+
+
 def load_native(path: Path) -> tuple[ModernBertMaskedLM, Tokenizer, DenoiserMeta]:
-    """The single-file model, tokenizer and metadata, with the checks `load_checkpoint` makes."""
+    """The numpy model, tokenizer and metadata, with the checks `load_checkpoint` makes."""
     check_folder(path)
     meta = load_meta(path)
     tok = checked_tokenizer(path)

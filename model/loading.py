@@ -6,6 +6,9 @@ DreamOn (model_type "Dream", or an auto_map naming Dream classes) as Dream, on t
 Qwen2 code unless the user trusts the checkpoint's own; LLaDA as LLaDA (its code ships with the
 checkpoint); any other masked LM that `AutoModelForMaskedLM` knows as a generic masked LM.
 
+diffill's own checkpoints run on the numpy forward on the CPU: loading them imports neither
+torch nor transformers (the other families do, when they load).
+
 Before any weight is read: the device must exist, the dtype and quantization must be known,
 the weights must be safetensors (pickle files can run code), model code shipped with the
 checkpoint runs only when the user opts in (`trust_remote_code`), and the estimated memory
@@ -21,13 +24,14 @@ import math
 import os
 import struct
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-
-from .backends.common import read_json
-from .denoiser import Denoiser, MaskedLMDenoiser, pick_device, pick_dtype
+from .denoiser import Denoiser, MaskedLMDenoiser
+from .devices import pick_device, pick_dtype
 from .errors import CheckpointError
+
+if TYPE_CHECKING:  # torch is imported when a torch backend is loaded, not for the default model
+    import torch
 
 FAMILIES = ("diffill", "masked_lm", "dream", "llada", "diffusion_gemma")
 DEVICES = ("auto", "cpu", "cuda", "mps")  # cuda:N too
@@ -42,6 +46,8 @@ INT_BYTES = {"I64": 8, "I32": 4, "U32": 4, "I16": 2, "U16": 2, "I8": 1, "U8": 1,
 
 
 def read_config(folder: Path) -> dict[str, Any]:
+    from .backends.common import read_json
+
     path = folder / "config.json"
     if not path.is_file():
         raise CheckpointError(f"{folder} has no config.json: is it a Hugging Face checkpoint folder?")
@@ -80,6 +86,10 @@ def resolve_device(device: str) -> str:
     kind, _, index = name.partition(":")
     if kind not in DEVICES[1:] or (index and (kind != "cuda" or not index.isdigit())):
         raise CheckpointError(f"--device must be auto, cpu, cuda, cuda:N or mps, not {device!r}")
+    if kind == "cpu":
+        return name
+    import torch
+
     if kind == "cuda":
         if not torch.cuda.is_available():
             build = f"CUDA {torch.version.cuda}" if torch.version.cuda else "no CUDA"
@@ -93,9 +103,13 @@ def resolve_device(device: str) -> str:
     return name
 
 
-def resolve_dtype(device: str, dtype: str) -> torch.dtype:
+def check_dtype(dtype: str) -> None:
     if dtype not in DTYPES:
         raise CheckpointError(f"--dtype must be one of {', '.join(DTYPES)}, not {dtype!r}")
+
+
+def resolve_dtype(device: str, dtype: str) -> torch.dtype:
+    check_dtype(dtype)
     return pick_dtype(device.split(":")[0], dtype)
 
 
@@ -155,7 +169,7 @@ def safetensors_header(path: Path) -> dict[str, Any]:
 
 def estimate_weight_bytes(folder: Path, dtype: torch.dtype, quantization: str | None = None) -> int:
     """Bytes the weights take once loaded in dtype (or quantized), from the headers alone."""
-    float_bytes = torch.tensor([], dtype=dtype).element_size()
+    float_bytes = dtype.itemsize
     quant_bytes = {"4bit": 0.5, "8bit": 1.0}.get(quantization or "", 0.0)
     total = 0.0
     for path in weight_files(folder):
@@ -176,6 +190,8 @@ def available_memory(device: str) -> int | None:
     """Free bytes on device; None when it cannot be told."""
     kind, _, index = device.partition(":")
     try:
+        if kind in ("cuda", "mps"):
+            import torch
         if kind == "cuda":
             free, _total = torch.cuda.mem_get_info(int(index or 0))
             return int(free)
@@ -234,21 +250,23 @@ def load_denoiser(
     quantization: str | None = None,
 ) -> Denoiser:
     """The denoiser for a checkpoint folder (None: the shipped default model)."""
-    device = resolve_device(device)
-    torch_dtype = resolve_dtype(device, dtype)
+    check_dtype(dtype)
+    if (device or "auto").strip().lower() != "auto":
+        device = resolve_device(device)  # a named device must exist (the CPU asks no torch)
     quantization = normalise_quantization(quantization)
-    if path is None:
-        return MaskedLMDenoiser(None, device, dtype)
-    folder = Path(path).expanduser()
-    if not folder.is_dir():
+    folder = None if path is None else Path(path).expanduser()
+    if folder is not None and not folder.is_dir():
         raise CheckpointError(
             f"checkpoint folder {folder} does not exist. diffill never downloads weights: fetch "
             "them first, e.g. `hf download <repo> --local-dir <folder>` (see docs/BACKENDS.md).")
-    family = detect_family(folder)
-    if family == "diffill":
+    if folder is None or detect_family(folder) == "diffill":
         if quantization:
             raise CheckpointError("--quantization applies to Hugging Face checkpoints, not diffill's own")
+        # "auto" stays "auto": the numpy forward takes it as the CPU without asking torch.
         return MaskedLMDenoiser(folder, device, dtype)
+    device = resolve_device(device)
+    torch_dtype = resolve_dtype(device, dtype)
+    family = detect_family(folder)
     weight_files(folder)
     # LLaDA has no transformers class; Dream runs on transformers' Qwen2 unless the user asks
     # for the checkpoint's own code.

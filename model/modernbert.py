@@ -1,9 +1,11 @@
-"""ModernBERT masked LM in one file: diffill's checkpoints without importing transformers.
+"""ModernBERT masked LM in numpy: diffill's default inference forward, without torch.
 
 Loads the same `config.json` + `model.safetensors` that `transformers.ModernBertForMaskedLM`
-loads (same parameter names, so `load_state_dict` takes the file as it is) and computes the
-same logits (tests/unit/test_modernbert.py compares them). Importing transformers costs
-seconds; this file costs nothing beyond torch, which is what a one-shot `diffill fill` needs.
+loads (same parameter names) and computes the same logits within float32 rounding
+(tests/unit/test_modernbert.py compares them). Importing torch costs seconds; numpy costs
+a tenth of one, which is what a one-shot `diffill fill` and a server's first suggestion need.
+Training keeps transformers' torch module (`checkpoint.new_model`); this file is inference
+only, in float32 (numpy has no bfloat16; the CPUs this targets compute fp32 fastest anyway).
 
 It also holds the denoising-step cache (`ContextCache`): the fixed tokens' keys and values of
 every layer, computed in a full forward pass, reused while only the hole slots change, so a
@@ -20,13 +22,17 @@ LayerNorm) and a decoder tied to the embedding. No biases except the decoder's.
 from __future__ import annotations
 
 import json
+import math
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-import torch
-import torch.nn.functional as F
-from torch import nn
+import numpy as np
+import numpy.typing as npt
+
+F32 = npt.NDArray[np.float32]
+I64 = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True)
@@ -75,19 +81,70 @@ class ModernBertConfig:
         )
 
 
-def rotary_tables(theta: float, head_dim: int, length: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """cos, sin (length, head_dim) of rotary embeddings with base theta."""
-    inv_freq = 1.0 / (theta ** (torch.arange(0, head_dim, 2, dtype=torch.float) / head_dim))
-    freqs = torch.arange(length, dtype=torch.float)[:, None] * inv_freq  # (T, hd/2)
-    emb = torch.cat((freqs, freqs), dim=-1)  # (T, hd)
-    return emb.cos(), emb.sin()
+
+def rotary_tables(theta: float, head_dim: int, length: int) -> tuple[F32, F32]:
+    """cos, sin (length, head_dim) of rotary embeddings with base theta (as torch computes them)."""
+    inv_freq = (1.0 / (theta ** (np.arange(0, head_dim, 2, dtype=np.float32) / head_dim))).astype(np.float32)
+    freqs = np.arange(length, dtype=np.float32)[:, None] * inv_freq  # (T, hd/2)
+    emb = np.concatenate((freqs, freqs), axis=-1)  # (T, hd)
+    return np.cos(emb), np.sin(emb)
 
 
-def rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+def rotate(x: F32, cos: F32, sin: F32) -> F32:
     """Rotary embedding of x (B, H, T, hd) with cos, sin (T, hd)."""
     half = x.shape[-1] // 2
-    rotated = torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+    rotated = np.concatenate((-x[..., half:], x[..., :half]), axis=-1)
     return x * cos + rotated * sin
+
+
+def layer_norm(x: F32, weight: F32, eps: float) -> F32:
+    """LayerNorm over the last axis, no bias (ModernBERT's norms have none)."""
+    mean = x.mean(-1, keepdims=True)
+    centred = x - mean
+    var = (centred * centred).mean(-1, keepdims=True)
+    return centred / np.sqrt(var + np.float32(eps)) * weight
+
+
+# Abramowitz & Stegun 7.1.26: erf to 1.5e-7 with one exp; numpy has no erf (nor is scipy a
+# dependency), and a polynomial in place costs a fraction of a generic one.
+ERF_P = np.float32(0.3275911)
+ERF_A = tuple(np.float32(a) for a in (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429))
+
+
+def erf(x: F32) -> F32:
+    """The error function, to ~5e-7 in float32 (A&S 7.1.26)."""
+    z = np.abs(x)
+    t = z * ERF_P
+    t += 1
+    np.reciprocal(t, out=t)
+    poly = t * ERF_A[4]
+    for a in ERF_A[3::-1]:
+        poly += a
+        poly *= t
+    z *= z
+    np.negative(z, out=z)
+    np.exp(z, out=z)
+    poly *= z  # erfc(|x|)
+    np.subtract(np.float32(1), poly, out=poly)
+    out: F32 = np.copysign(poly, x, out=poly)
+    return out
+
+
+def gelu(x: F32) -> F32:
+    """Exact (erf) GELU, as transformers' "gelu" activation: 0.5 x (1 + erf(x / sqrt 2))."""
+    y = erf(x * np.float32(1 / math.sqrt(2)))
+    y += 1
+    y *= x
+    y *= np.float32(0.5)
+    return y
+
+
+def softmax_(x: F32) -> F32:
+    """Softmax over the last axis, in place (the scores are a temporary)."""
+    x -= x.max(-1, keepdims=True)
+    np.exp(x, out=x)
+    x /= x.sum(-1, keepdims=True)
+    return x
 
 
 @dataclass
@@ -99,152 +156,147 @@ class ContextCache:
     """
 
     refresh_every: int  # steps per full pass (1: every step is a full pass)
-    keys: list[torch.Tensor] = field(default_factory=list)  # per layer (B, H, T, hd)
-    values: list[torch.Tensor] = field(default_factory=list)  # per layer (B, H, T, hd)
-    canvas: torch.Tensor | None = None  # (B, T) tokens at the last full pass
-    attention: torch.Tensor | None = None  # (B, T) padding mask at the last full pass
-    slots: torch.Tensor | None = None  # (K,) the slot positions of the cached steps
+    keys: list[F32] = field(default_factory=list)  # per layer (B, H, T, hd)
+    values: list[F32] = field(default_factory=list)  # per layer (B, H, T, hd)
+    canvas: I64 | None = None  # (B, T) tokens at the last full pass
+    attention: npt.NDArray[Any] | None = None  # (B, T) padding mask at the last full pass
+    slots: I64 | None = None  # (K,) the slot positions of the cached steps
     age: int = 0  # steps since the last full pass
     full_passes: int = 0  # statistics
     slot_passes: int = 0
 
-    def usable(self, canvas: torch.Tensor, attention: torch.Tensor, slots: torch.Tensor) -> bool:
+    def usable(self, canvas: I64, attention: npt.NDArray[Any], slots: I64) -> bool:
         if self.canvas is None or self.attention is None or self.age + 1 >= self.refresh_every:
             return False
-        if self.canvas.shape != canvas.shape or not torch.equal(self.attention, attention):
+        if self.canvas.shape != canvas.shape or not np.array_equal(self.attention, attention):
             return False
-        if self.slots is not None and not torch.equal(self.slots, slots):
+        if self.slots is not None and not np.array_equal(self.slots, slots):
             return False
-        fixed = torch.ones(canvas.shape[1], dtype=torch.bool, device=canvas.device)
+        fixed = np.ones(canvas.shape[1], dtype=bool)
         fixed[slots] = False
-        return torch.equal(self.canvas[:, fixed], canvas[:, fixed])
+        return np.array_equal(self.canvas[:, fixed], canvas[:, fixed])
 
 
-class Attention(nn.Module):
-    def __init__(self, cfg: ModernBertConfig) -> None:
-        super().__init__()
-        self.heads = cfg.num_attention_heads
-        self.Wqkv = nn.Linear(cfg.hidden_size, 3 * cfg.hidden_size, bias=False)
-        self.Wo = nn.Linear(cfg.hidden_size, cfg.hidden_size, bias=False)
+@dataclass
+class Layer:
+    """One encoder layer's weights, matrices stored transposed (x @ w) for row-major matmuls."""
 
-    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, mask: torch.Tensor | None,
-                cached: tuple[torch.Tensor, torch.Tensor] | None, at: torch.Tensor | None,
-                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    attn_norm: F32 | None  # (D,); None in the first layer, whose input is the normed embedding
+    wqkv: F32  # (D, 3D)
+    wo: F32  # (D, D)
+    mlp_norm: F32  # (D,)
+    wi: F32  # (D, 2I) GeGLU input: the first half is the input, the second the gate
+    mlp_out: F32  # (I, D)
+    local: bool  # sliding-window attention (else global)
+
+
+def read_safetensors(path: Path) -> dict[str, F32]:
+    """Every tensor of a safetensors file as float32; bf16 files (numpy has no bf16) widened."""
+    with path.open("rb") as fh:
+        (size,) = struct.unpack("<Q", fh.read(8))
+        header = json.loads(fh.read(size))
+    header.pop("__metadata__", None)
+    if not any(info["dtype"] == "BF16" for info in header.values()):
+        from safetensors.numpy import load_file
+
+        return {k: v.astype(np.float32, copy=False) for k, v in load_file(str(path)).items()}
+    raw = np.memmap(path, dtype=np.uint8, mode="r", offset=8 + size)
+    kinds = {"F32": np.float32, "F16": np.float16, "BF16": np.uint16}
+    out: dict[str, F32] = {}
+    for name, info in header.items():
+        lo, hi = info["data_offsets"]
+        data = np.frombuffer(raw[lo:hi], dtype=kinds[info["dtype"]])
+        if info["dtype"] == "BF16":  # the high half of a float32
+            data = (data.astype(np.uint32) << 16).view(np.float32)
+        out[name] = data.astype(np.float32).reshape(info["shape"])
+    return out
+
+
+class ModernBertMaskedLM:
+    """Inference forward of transformers' ModernBertForMaskedLM, in numpy (float32)."""
+
+    def __init__(self, cfg: ModernBertConfig, weights: dict[str, F32]) -> None:
+        assert len(cfg.layer_types) == cfg.num_hidden_layers
+        self.cfg = cfg
+        w = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in weights.items()}
+        self.embedding = w["model.embeddings.tok_embeddings.weight"]  # (V, D)
+        self.embedding_norm = w["model.embeddings.norm.weight"]
+        self.layers = [
+            Layer(attn_norm=w.get(f"model.layers.{i}.attn_norm.weight") if i else None,
+                  wqkv=np.ascontiguousarray(w[f"model.layers.{i}.attn.Wqkv.weight"].T),
+                  wo=np.ascontiguousarray(w[f"model.layers.{i}.attn.Wo.weight"].T),
+                  mlp_norm=w[f"model.layers.{i}.mlp_norm.weight"],
+                  wi=np.ascontiguousarray(w[f"model.layers.{i}.mlp.Wi.weight"].T),
+                  mlp_out=np.ascontiguousarray(w[f"model.layers.{i}.mlp.Wo.weight"].T),
+                  local=cfg.layer_types[i] == "sliding_attention")
+            for i in range(cfg.num_hidden_layers)]
+        self.final_norm = w["model.final_norm.weight"]
+        self.head_dense = np.ascontiguousarray(w["head.dense.weight"].T)  # (D, D)
+        self.head_norm = w["head.norm.weight"]
+        # Tied to the embedding unless the file has its own decoder.
+        self.decoder = np.ascontiguousarray(w.get("decoder.weight", self.embedding).T)  # (D, V)
+        zeros = np.zeros(cfg.vocab_size, dtype=np.float32)
+        self.decoder_bias = w.get("decoder.bias", zeros) if cfg.decoder_bias else zeros  # (V,)
+        head_dim = cfg.hidden_size // cfg.num_attention_heads
+        self.tables = {  # keyed by `local`: (max positions, hd) cos and sin
+            False: rotary_tables(cfg.global_rope_theta, head_dim, cfg.max_position_embeddings),
+            True: rotary_tables(cfg.local_rope_theta, head_dim, cfg.max_position_embeddings)}
+
+    @classmethod
+    def from_folder(cls, folder: Path) -> ModernBertMaskedLM:
+        """Load config.json and model.safetensors (weights as float32)."""
+        cfg = ModernBertConfig.from_json(json.loads((folder / "config.json").read_text()))
+        weights = read_safetensors(folder / "model.safetensors")
+        need = ["model.embeddings.tok_embeddings.weight", "model.final_norm.weight", "head.dense.weight"]
+        missing = [k for k in need if k not in weights]
+        if missing:
+            raise ValueError(f"weights do not fit: missing {missing[:3]}")
+        try:
+            return cls(cfg, weights)
+        except KeyError as exc:
+            raise ValueError(f"weights do not fit: missing {exc}") from exc
+
+    def masks(self, attention: npt.NDArray[Any], rows: I64) -> dict[bool, F32 | None]:
+        """Additive attention masks (B, 1, A, T) for query positions rows (A,); key by `local`.
+
+        0 where a query may attend a key, -1e30 where not. Finite, not -inf: a padded query
+        whose whole window is padding must not turn NaN (its NaN values would reach real rows
+        as 0 * NaN); real rows give those keys exactly 0.
+        """
+        t = attention.shape[1]
+        keys = attention.astype(bool)[:, None, None, :]  # (B, 1, 1, T)
+        near = np.abs(rows[:, None] - np.arange(t)[None, :]) <= self.cfg.local_attention // 2  # (A, T)
+        blocked = np.float32(-1e30)
+        local = np.where(keys & near[None, None], np.float32(0), blocked)
+        padded = not bool(keys.all())
+        return {False: np.where(keys, np.float32(0), blocked) if padded else None, True: local}
+
+    def attend(self, x: F32, layer: Layer, cos: F32, sin: F32, mask: F32 | None,
+               cached: tuple[F32, F32] | None, at: I64) -> tuple[F32, F32, F32]:
         """X (B, A, D) -> (B, A, D), and the keys and values (B, H, T, hd) attended to.
 
         cached: the full canvas's keys and values; the A rows at positions `at` are replaced
         with fresh ones (in place) before attending. None: x is the whole canvas.
         """
         b, a, d = x.shape
-        qkv = self.Wqkv(x).view(b, a, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
-        q, k, v = rotate(qkv[0], cos, sin), rotate(qkv[1], cos, sin), qkv[2]  # (B, H, A, hd)
+        heads = self.cfg.num_attention_heads
+        qkv = (x.reshape(b * a, d) @ layer.wqkv).reshape(b, a, 3, heads, d // heads)
+        qkv = qkv.transpose(2, 0, 3, 1, 4)  # (3, B, H, A, hd)
+        q, k, v = rotate(qkv[0], cos, sin), rotate(qkv[1], cos, sin), qkv[2]
         if cached is not None:
-            assert at is not None
             keys, values = cached
             keys[:, :, at] = k
             values[:, :, at] = v
             k, v = keys, values
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)  # (B, H, A, hd)
-        return self.Wo(out.transpose(1, 2).reshape(b, a, d)), k, v
+        scale = np.float32(1 / math.sqrt(d // heads))
+        scores = ((q * scale) @ k.swapaxes(-1, -2)).astype(np.float32, copy=False)  # (B, H, A, T)
+        if mask is not None:
+            scores += mask
+        out = softmax_(scores) @ v  # (B, H, A, hd)
+        return out.transpose(0, 2, 1, 3).reshape(b * a, d) @ layer.wo, k, v
 
-
-class MLP(nn.Module):
-    def __init__(self, cfg: ModernBertConfig) -> None:
-        super().__init__()
-        self.Wi = nn.Linear(cfg.hidden_size, 2 * cfg.intermediate_size, bias=False)
-        self.Wo = nn.Linear(cfg.intermediate_size, cfg.hidden_size, bias=False)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        inp, gate = self.Wi(x).chunk(2, dim=-1)
-        return self.Wo(F.gelu(inp) * gate)
-
-
-def layer_norm(cfg: ModernBertConfig) -> nn.LayerNorm:
-    return nn.LayerNorm(cfg.hidden_size, eps=cfg.norm_eps, bias=False)
-
-
-class Layer(nn.Module):
-    def __init__(self, cfg: ModernBertConfig, index: int) -> None:
-        super().__init__()
-        # The first layer's input is the (normed) embedding: no second norm.
-        self.attn_norm: nn.Module = nn.Identity() if index == 0 else layer_norm(cfg)
-        self.attn = Attention(cfg)
-        self.mlp_norm = layer_norm(cfg)
-        self.mlp = MLP(cfg)
-        self.local = cfg.layer_types[index] == "sliding_attention"
-
-
-class Embeddings(nn.Module):
-    def __init__(self, cfg: ModernBertConfig) -> None:
-        super().__init__()
-        self.tok_embeddings = nn.Embedding(cfg.vocab_size, cfg.hidden_size)
-        self.norm = layer_norm(cfg)
-
-
-class Encoder(nn.Module):
-    def __init__(self, cfg: ModernBertConfig) -> None:
-        super().__init__()
-        self.embeddings = Embeddings(cfg)
-        self.layers = nn.ModuleList(Layer(cfg, i) for i in range(cfg.num_hidden_layers))
-        self.final_norm = layer_norm(cfg)
-
-
-class Head(nn.Module):
-    def __init__(self, cfg: ModernBertConfig) -> None:
-        super().__init__()
-        self.dense = nn.Linear(cfg.hidden_size, cfg.hidden_size, bias=False)
-        self.norm = layer_norm(cfg)
-
-
-class ModernBertMaskedLM(nn.Module):
-    """Parameter names follow transformers' ModernBertForMaskedLM (model.*, head.*, decoder)."""
-
-    global_cos: torch.Tensor  # (max positions, hd) rotary tables, buffers
-    global_sin: torch.Tensor
-    local_cos: torch.Tensor
-    local_sin: torch.Tensor
-
-    def __init__(self, cfg: ModernBertConfig) -> None:
-        super().__init__()
-        assert len(cfg.layer_types) == cfg.num_hidden_layers
-        self.cfg = cfg
-        self.model = Encoder(cfg)
-        self.head = Head(cfg)
-        self.decoder = nn.Linear(cfg.hidden_size, cfg.vocab_size, bias=cfg.decoder_bias)
-        self.decoder.weight = self.model.embeddings.tok_embeddings.weight  # tied
-        head_dim = cfg.hidden_size // cfg.num_attention_heads
-        for name, theta in (("global", cfg.global_rope_theta), ("local", cfg.local_rope_theta)):
-            cos, sin = rotary_tables(theta, head_dim, cfg.max_position_embeddings)
-            self.register_buffer(f"{name}_cos", cos, persistent=False)  # (n, hd)
-            self.register_buffer(f"{name}_sin", sin, persistent=False)
-
-    @classmethod
-    def from_folder(cls, folder: Path) -> ModernBertMaskedLM:
-        """Load config.json and model.safetensors (weights cast to fp32), in eval mode."""
-        from safetensors.torch import load_file
-
-        cfg = ModernBertConfig.from_json(json.loads((folder / "config.json").read_text()))
-        # Built on the CPU (the meta device would skip the random init, but its first use
-        # imports torch's reference ops: seconds).
-        model = cls(cfg)
-        state = {k: v.float() for k, v in load_file(str(folder / "model.safetensors")).items()}
-        state.setdefault("decoder.weight", state["model.embeddings.tok_embeddings.weight"])  # tied
-        missing, unexpected = model.load_state_dict(state, strict=False)
-        if missing or unexpected:
-            raise ValueError(f"weights do not fit: missing {missing[:3]}, unexpected {unexpected[:3]}")
-        return model.eval()
-
-    def masks(self, attention: torch.Tensor, rows: torch.Tensor) -> dict[bool, torch.Tensor | None]:
-        """Boolean attention masks (B, 1, A, T) for query positions rows (A,); key by `local`."""
-        t = attention.shape[1]
-        keys = attention.bool()[:, None, None, :]  # (B, 1, 1, T)
-        distance = (rows[:, None] - torch.arange(t, device=rows.device)[None, :]).abs()  # (A, T)
-        near = distance <= self.cfg.local_attention // 2
-        padded = not bool(keys.all())
-        return {False: keys if padded else None, True: keys & near[None, None]}
-
-    def forward(self, canvas: torch.Tensor, attention: torch.Tensor, positions: torch.Tensor,
-                cache: ContextCache | None = None) -> torch.Tensor:
+    def __call__(self, canvas: I64, attention: npt.NDArray[Any], positions: I64,
+                 cache: ContextCache | None = None) -> F32:
         """Logits (B, K, V) at positions (B, K) of canvas (B, T) with padding mask attention (B, T).
 
         With a usable cache only the rows at positions (the same in every row: the hole slots)
@@ -252,26 +304,27 @@ class ModernBertMaskedLM(nn.Module):
         """
         b, t = canvas.shape
         assert positions.shape[0] == b and t <= self.cfg.max_position_embeddings
+        eps = self.cfg.norm_eps
         slots = positions[0]
         partial = cache is not None and bool((positions == slots).all()) and cache.usable(
             canvas, attention, slots)
-        rows = slots if partial else torch.arange(t, device=canvas.device)  # (A,) canvas positions computed
-        x = self.model.embeddings.norm(self.model.embeddings.tok_embeddings(canvas[:, rows]))  # (B, A, D)
+        rows = slots if partial else np.arange(t)  # (A,) canvas positions computed
+        x = layer_norm(self.embedding[canvas[:, rows]], self.embedding_norm, eps)  # (B, A, D)
+        a, d = x.shape[1], x.shape[2]
         masks = self.masks(attention, rows)
-        tables = {False: (self.global_cos[rows], self.global_sin[rows]),
-                  True: (self.local_cos[rows], self.local_sin[rows])}
         if cache is not None and not partial:
             cache.keys, cache.values = [], []
-        layers = cast(list[Layer], list(self.model.layers))
-        for i, layer in enumerate(layers):
-            cos, sin = tables[layer.local]
+        for i, layer in enumerate(self.layers):
+            cos, sin = (table[rows] for table in self.tables[layer.local])
+            h = x if layer.attn_norm is None else layer_norm(x, layer.attn_norm, eps)
             cached = (cache.keys[i], cache.values[i]) if partial and cache is not None else None
-            h, k, v = layer.attn(layer.attn_norm(x), cos, sin, masks[layer.local], cached, rows)
+            out, k, v = self.attend(h, layer, cos, sin, masks[layer.local], cached, rows)
             if cache is not None and not partial:
-                cache.keys.append(k)
-                cache.values.append(v)
-            x = x + h
-            x = x + layer.mlp(layer.mlp_norm(x))
+                cache.keys.append(np.ascontiguousarray(k))
+                cache.values.append(np.ascontiguousarray(v))
+            x = x + out.reshape(b, a, d)
+            inp, gate = np.split(layer_norm(x, layer.mlp_norm, eps).reshape(b * a, d) @ layer.wi, 2, axis=-1)
+            x = x + ((gelu(inp) * gate) @ layer.mlp_out).reshape(b, a, d)
         if partial:
             assert cache is not None
             cache.age += 1
@@ -279,10 +332,12 @@ class ModernBertMaskedLM(nn.Module):
             picked = x  # rows are the positions
         else:
             if cache is not None:
-                cache.canvas, cache.attention, cache.slots = canvas.clone(), attention.clone(), slots.clone()
+                cache.canvas, cache.attention, cache.slots = canvas.copy(), attention.copy(), slots.copy()
                 cache.age = 0
                 cache.full_passes += 1
-            picked = torch.gather(x, 1, positions.unsqueeze(-1).expand(-1, -1, x.shape[-1]))  # (B, K, D)
-        picked = self.model.final_norm(picked)
-        head = self.head.norm(F.gelu(self.head.dense(picked)))
-        return self.decoder(head)  # (B, K, V)
+            picked = np.take_along_axis(x, positions[:, :, None], axis=1)  # (B, K, D)
+        k = picked.shape[1]
+        picked = layer_norm(picked, self.final_norm, eps).reshape(b * k, d)
+        head = layer_norm(gelu(picked @ self.head_dense), self.head_norm, eps)
+        logits: F32 = (head @ self.decoder + self.decoder_bias).reshape(b, k, -1)
+        return logits  # (B, K, V)

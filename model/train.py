@@ -45,7 +45,7 @@ from .checkpoint import (
     save_checkpoint,
 )
 from .data import StepBatches, heldout_batches, step_loader
-from .denoiser import cpu_has_bf16
+from .devices import cpu_has_bf16
 from .noise import NoiseConfig
 from .packed import is_packed, open_split
 from .tokenizer import BOS, EOS, MASK, NULL, PAD, load_tokenizer

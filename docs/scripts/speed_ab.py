@@ -4,7 +4,8 @@
 
 TASKS: data/bench/repos.jsonl (its line holes, a seeded sample of N) or a HumanEval-Infilling
 file (`load_tasks`' seeded sample). CONFIGS: JSON {name: {"sampler": {...SamplerConfig
-fields}, "forward": "native"|"transformers", "quant": "int8"}}; the first is the reference.
+fields}, "forward": "native"|"transformers", "quant": "int8" (transformers only)}}; the first
+is the reference.
 Prints JSON: exact match, share of fills identical to the reference's, CPU milliseconds per
 fill (one torch thread unless AB_THREADS says otherwise: CPU time is what a machine shared
 with other work inflates least) and steps. Settings run interleaved per task, so load drifts
@@ -47,9 +48,9 @@ def main() -> None:
         key = (c.get("forward", "native"), c.get("quant", ""))
         if key not in denoisers:
             d = MaskedLMDenoiser(device="cpu", dtype="fp32", forward=key[0])
-            if key[1] == "int8" and d.native is not None:
-                d.native = torch.ao.quantization.quantize_dynamic(
-                    d.native, {torch.nn.Linear}, dtype=torch.qint8)
+            if key[1] == "int8" and d.model is not None:  # the transformers forward (torch) only
+                d.model.model = torch.ao.quantization.quantize_dynamic(
+                    d.model.model, {torch.nn.Linear}, dtype=torch.qint8)
             denoisers[key] = d
         engines[name] = (InfillEngine(denoisers[key]), SamplerConfig(**c.get("sampler", {})))
     rows = []

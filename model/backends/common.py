@@ -1,4 +1,9 @@
-"""What the Hugging Face backends share: tokenizer, special ids, vocabulary fitting, loading."""
+"""What the Hugging Face backends share: tokenizer, special ids, vocabulary fitting, loading.
+
+The backends compute in torch; the engine speaks numpy. `HFDenoiser.logits` and `own_loop`
+are the boundary: numpy arrays become tensors sharing their memory (a loop's in-place writes
+reach the engine's canvas) and logits leave as float32 numpy.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +14,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from tokenizers import Tokenizer
 
-from ..denoiser import SpecialIds
+from ..denoiser import Bools, Floats, LoopResult, Poll, SpecialIds, Tokens
 from ..errors import CheckpointError
+from ..sampler_config import SamplerConfig
 
 MASK_NAMES = ("<|mask|>", "<mask>", "[MASK]", "<|mdm_mask|>")
 PAD_NAMES = ("<|pad|>", "<pad>", "[PAD]")
@@ -137,6 +144,13 @@ def require(value: int | None, what: str, folder: Path) -> int:
     return value
 
 
+def tensor(array: Any) -> torch.Tensor:
+    """An engine array (numpy) as a CPU tensor sharing its memory; tensors pass through."""
+    if isinstance(array, np.ndarray) and not array.flags.writeable:
+        array = array.copy()  # torch cannot share a read-only buffer
+    return torch.as_tensor(array)
+
+
 def key_padding_pairs(attention: torch.Tensor) -> torch.Tensor:
     """(B, 1, T, T) bool: query i may attend key j when both are real tokens."""
     real = attention.bool()
@@ -213,6 +227,18 @@ class HFDenoiser:
         banned -= {ids.null, *self.null_aliases}
         self.forbidden: tuple[int, ...] = tuple(sorted(i for i in banned if 0 <= i < self.vocab))
 
+    def torch_logits(self, canvas: torch.Tensor, attention: torch.Tensor,
+                     positions: torch.Tensor) -> torch.Tensor:
+        """Float CPU logits (B, K, V_tok) at positions (B, K); each family computes its own."""
+        raise NotImplementedError
+
+    def logits(self, canvas: Tokens, attention: Tokens, positions: Tokens) -> Floats:
+        """Float32 logits (B, K, V_tok) at positions (B, K) of canvas (B, T): the numpy boundary."""
+        with torch.no_grad():  # not inference_mode: the engine edits the logits in place
+            out = self.torch_logits(tensor(canvas), tensor(attention), tensor(positions))
+        logits: Floats = np.array(out.float().cpu().numpy(), dtype=np.float32)
+        return logits
+
     def fit(self, logits: torch.Tensor) -> torch.Tensor:
         """Float CPU logits (..., V_tok) from model logits (..., V_model); null aliases folded.
 
@@ -262,3 +288,17 @@ def load_weights(
     if quantization_config is None:
         model.to(device)
     return model.eval()
+
+
+def own_loop(
+    torch_sample: Any, canvas: Tokens, attention: Tokens, slot_positions: list[int],
+    cfg: SamplerConfig, poll: Poll, allowed_first: Bools | None,
+) -> LoopResult:
+    """A family's own step loop run on the engine's numpy canvas (written back in place)."""
+    ids = tensor(canvas)
+    allowed = None if allowed_first is None else tensor(allowed_first)
+    with torch.no_grad():
+        result: LoopResult = torch_sample(ids, tensor(attention), slot_positions, cfg, poll, allowed)
+    if isinstance(canvas, np.ndarray) and not np.shares_memory(ids.numpy(), canvas):
+        canvas[...] = ids.numpy()  # a copy was made on the way in: write the fill back
+    return result

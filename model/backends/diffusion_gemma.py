@@ -33,7 +33,7 @@ from typing import Any
 
 import torch
 
-from ..denoiser import LoopResult, Poll, SpecialIds
+from ..denoiser import Bools, LoopResult, Poll, SpecialIds, Tokens
 from ..errors import CheckpointError
 from ..sampler_config import SamplerConfig
 from .common import (
@@ -43,6 +43,7 @@ from .common import (
     first_id,
     load_hf_tokenizer,
     load_weights,
+    own_loop,
     token_id,
 )
 
@@ -186,8 +187,15 @@ class DiffusionGemmaDenoiser(HFDenoiser):
 
     # --- the step loop -------------------------------------------------------------------
 
-    @torch.no_grad()
     def sample(
+        self, canvas: Tokens, attention: Tokens, slot_positions: list[int],
+        cfg: SamplerConfig, poll: Poll, allowed_first: Bools | None,
+    ) -> LoopResult:
+        """The engine's numpy canvas through `torch_sample` (written back in place)."""
+        return own_loop(self.torch_sample, canvas, attention, slot_positions, cfg, poll, allowed_first)
+
+    @torch.no_grad()
+    def torch_sample(
         self, canvas: torch.Tensor, attention: torch.Tensor, slot_positions: list[int],
         cfg: SamplerConfig, poll: Poll, allowed_first: torch.Tensor | None,
     ) -> LoopResult:
@@ -327,7 +335,7 @@ class DiffusionGemmaDenoiser(HFDenoiser):
     # --- one forward pass for the mask-path tools (pseudo-likelihood scoring) -------------
 
     @torch.no_grad()  # not inference_mode: callers edit the returned logits in place
-    def logits(
+    def torch_logits(
         self, canvas: torch.Tensor, attention: torch.Tensor, positions: torch.Tensor
     ) -> torch.Tensor:
         """Logits (B, K, V_tok) at positions; the decoder sees masked slots as random tokens.

@@ -26,7 +26,7 @@ from typing import Any
 import torch
 from transformers import Qwen2ForCausalLM
 
-from ..denoiser import LoopResult, Poll, SpecialIds
+from ..denoiser import Bools, LoopResult, Poll, SpecialIds, Tokens
 from ..sampler_config import SamplerConfig
 from .common import (
     BOS_NAMES,
@@ -41,6 +41,7 @@ from .common import (
     key_padding_pairs,
     load_hf_tokenizer,
     load_weights,
+    own_loop,
     pick,
     read_json,
     require,
@@ -131,7 +132,7 @@ class DreamDenoiser(HFDenoiser):
         return torch.cat([out[:, :1], out[:, :-1]], dim=1)  # output i-1 predicts token i
 
     @torch.no_grad()  # not inference_mode: callers edit the returned logits in place
-    def logits(
+    def torch_logits(
         self, canvas: torch.Tensor, attention: torch.Tensor, positions: torch.Tensor
     ) -> torch.Tensor:
         full = self.forward_logits(canvas, attention)
@@ -150,8 +151,15 @@ class DreamOnDenoiser(DreamDenoiser):
         # The mask path (pseudo-likelihood scoring) must never pick the length tokens.
         self.forbidden = tuple(sorted({*self.forbidden, expand, delete}))
 
-    @torch.no_grad()
     def sample(
+        self, canvas: Tokens, attention: Tokens, slot_positions: list[int],
+        cfg: SamplerConfig, poll: Poll, allowed_first: Bools | None,
+    ) -> LoopResult:
+        """The engine's numpy canvas through `torch_sample` (written back in place)."""
+        return own_loop(self.torch_sample, canvas, attention, slot_positions, cfg, poll, allowed_first)
+
+    @torch.no_grad()
+    def torch_sample(
         self, canvas: torch.Tensor, attention: torch.Tensor, slot_positions: list[int],
         cfg: SamplerConfig, poll: Poll, allowed_first: torch.Tensor | None,
     ) -> LoopResult:

@@ -77,7 +77,7 @@ class LLaDADenoiser(HFDenoiser):
         return cls(model, tok, ids, device, null_aliases=aliases)
 
     @torch.no_grad()  # not inference_mode: callers edit the returned logits in place
-    def logits(
+    def torch_logits(
         self, canvas: torch.Tensor, attention: torch.Tensor, positions: torch.Tensor
     ) -> torch.Tensor:
         canvas = canvas.to(self.device)

@@ -63,7 +63,7 @@ class HFMaskedLMDenoiser(HFDenoiser):
         return cls(model, tok, ids, device, max_canvas=max(64, min(positions - 2, 510)))
 
     @torch.no_grad()  # not inference_mode: callers edit the returned logits in place
-    def logits(
+    def torch_logits(
         self, canvas: torch.Tensor, attention: torch.Tensor, positions: torch.Tensor
     ) -> torch.Tensor:
         canvas = canvas.to(self.device)

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pytest
-import torch
 
 from diffill.infill.canvas import CanvasPlan, batch_canvases, build_canvas
 from diffill.infill.drafts.buffer import buffer_drafts
@@ -70,12 +69,12 @@ def test_pseudo_likelihood_scores_every_slot_once(denoiser):
     cv = build_canvas(denoiser.tokenizer, denoiser.ids, text, 6, 11, CanvasPlan(6, 64))
     ids, att = batch_canvases([cv.ids], denoiser.ids.pad)
     tokens = denoiser.tokenizer.encode("y = 2").ids
-    ids[0, cv.slot_positions] = torch.tensor(tokens + [denoiser.ids.null] * (6 - len(tokens)))
+    ids[0, cv.slot_positions] = tokens + [denoiser.ids.null] * (6 - len(tokens))
     slot_logp = pseudo_log_likelihood(denoiser, ids, att, cv.slot_positions)
     assert slot_logp.shape == (1, 6)
     assert (slot_logp < 0).all()  # every slot got a log-probability from exactly one group
     score = length_normalized(slot_logp, ids[:, cv.slot_positions], denoiser.ids.null)[0]
-    assert score == slot_logp[0, : len(tokens) + 1].mean().item()
+    assert score == float(slot_logp[0, : len(tokens) + 1].mean())
 
 
 def test_verify_policy_offers_the_checked_draft(engine):

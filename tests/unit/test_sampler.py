@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
 import pytest
-import torch
 
 from diffill.infill.canvas import CanvasPlan, batch_canvases, build_canvas
 from diffill.infill.sampler import Cancelled, SamplerConfig, StopSignal, denoise, score
@@ -48,11 +48,11 @@ def test_deterministic_under_seed(denoiser):
 
 def test_fixed_tokens_are_never_changed(denoiser):
     cv, ids, att = canvas_for(denoiser)
-    before = ids.clone()
+    before = ids.copy()
     denoise(denoiser, ids, att, cv.slot_positions, SamplerConfig(remask_below=0.5))
-    fixed = torch.ones(ids.shape[1], dtype=torch.bool)
+    fixed = np.ones(ids.shape[1], dtype=bool)
     fixed[cv.slot_positions] = False
-    assert torch.equal(ids[:, fixed], before[:, fixed])
+    assert np.array_equal(ids[:, fixed], before[:, fixed])
 
 
 def test_cancel_between_steps(denoiser):
@@ -71,7 +71,7 @@ def test_expired_deadline_cancels(denoiser):
 
 def test_first_slot_constraint(denoiser):
     cv, ids, att = canvas_for(denoiser, slots=4)
-    allowed = torch.zeros(denoiser.tokenizer.get_vocab_size(), dtype=torch.bool)
+    allowed = np.zeros(denoiser.tokenizer.get_vocab_size(), dtype=bool)
     target = denoiser.tokenizer.encode(" width").ids[0]
     allowed[target] = True
     res = denoise(denoiser, ids, att, cv.slot_positions, SamplerConfig(), allowed_first=allowed)
@@ -79,9 +79,9 @@ def test_first_slot_constraint(denoiser):
 
 
 def test_scores():
-    probs = torch.tensor([[[0.7, 0.2, 0.1], [1 / 3, 1 / 3, 1 / 3]]])
-    assert torch.allclose(score(probs, "confidence"), torch.tensor([[0.7, 1 / 3]]))
-    assert torch.allclose(score(probs, "margin"), torch.tensor([[0.5, 0.0]]), atol=1e-6)
+    probs = np.array([[[0.7, 0.2, 0.1], [1 / 3, 1 / 3, 1 / 3]]], dtype=np.float32)
+    assert np.allclose(score(probs, "confidence"), [[0.7, 1 / 3]])
+    assert np.allclose(score(probs, "margin"), [[0.5, 0.0]], atol=1e-6)
     ent = score(probs, "entropy")
     assert ent[0, 0] > ent[0, 1]
     with pytest.raises(ValueError):
@@ -120,9 +120,9 @@ def test_null_tail_is_committed_at_once():
     from diffill.infill.sampler import null_tail
 
     null = 2
-    slots = torch.tensor([[1, 1, 1, 1], [1, 1, 1, 2]])  # all open / last already null
-    choice = torch.tensor([[7, 2, 2, 2], [7, 8, 2, 2]])
-    scores = torch.tensor([[0.9, 0.2, 0.4, 0.95], [0.9, 0.1, 0.1, -1.0]])
+    slots = np.array([[1, 1, 1, 1], [1, 1, 1, 2]])  # all open / last already null
+    choice = np.array([[7, 2, 2, 2], [7, 8, 2, 2]])
+    scores = np.array([[0.9, 0.2, 0.4, 0.95], [0.9, 0.1, 0.1, -1.0]], dtype=np.float32)
     tail = null_tail(slots, choice, scores, null, threshold=0.5)
     assert tail.tolist() == [[False, True, True, True], [False, False, True, True]]
     # An unsure last slot commits nothing yet.
@@ -130,17 +130,15 @@ def test_null_tail_is_committed_at_once():
 
 
 def test_stutter_holds_back_the_less_confident_of_adjacent_equal_commits():
-    import torch
-
     from diffill.infill.sampler import stutter
 
     null = 2
-    choice = torch.tensor([[7, 7, 7, 9, null, null]])
-    commit = torch.tensor([[True, True, True, True, True, True]])
-    scores = torch.tensor([[0.4, 0.9, 0.5, 0.8, 0.6, 0.6]])
+    choice = np.array([[7, 7, 7, 9, null, null]])
+    commit = np.array([[True, True, True, True, True, True]])
+    scores = np.array([[0.4, 0.9, 0.5, 0.8, 0.6, 0.6]], dtype=np.float32)
     hold = stutter(commit, choice, scores, null)
     # The run of 7s keeps its most confident slot; distinct tokens and the null run commit.
     assert hold.tolist() == [[True, False, True, False, False, False]]
     # A neighbour that is not committed this step does not hold anything back.
-    commit = torch.tensor([[False, True, False, True, True, True]])
+    commit = np.array([[False, True, False, True, True, True]])
     assert not stutter(commit, choice, scores, null).any()
