@@ -20,6 +20,8 @@ CLASS = (
     "    def scaled(self, k):\n"
     "        return Point(self.x "
 )
+# The same, in a method whose parameters make the buffer's `moved` line right again.
+SHIFTED = CLASS.replace("def scaled(self, k):", "def shifted(self, dx, dy):")
 
 
 def test_longest_context_match_comes_first():
@@ -32,19 +34,28 @@ def test_no_draft_without_a_matching_context():
 
 
 def test_draft_from_the_buffer_is_chosen_when_right(engine):
-    res = engine.fill(FillRequest(text=CLASS + "\n", start=len(CLASS), language="python"))
+    res = engine.fill(FillRequest(text=SHIFTED + "\n", start=len(SHIFTED), language="python"))
     assert res.candidates[0].source == "draft"
     assert res.best == "+ dx, self.y + dy)" and res.shown
     # Other sources proposed lines, so the denoiser only scored them: one forward pass.
     assert res.steps == 1
 
 
-def test_model_writes_only_when_no_other_source_has_a_line(engine):
-    res = engine.fill(FillRequest(text=CLASS + "\n", start=len(CLASS), language="python", n=3))
+def test_model_writes_only_when_no_other_source_has_an_admissible_line(engine):
+    res = engine.fill(FillRequest(text=SHIFTED + "\n", start=len(SHIFTED), language="python", n=3))
     assert res.steps == 1 and not any(c.source == "model" for c in res.candidates)
-    alone = engine.fill(FillRequest(text=CLASS + "\n", start=len(CLASS), language="python", n=3,
+    alone = engine.fill(FillRequest(text=SHIFTED + "\n", start=len(SHIFTED), language="python", n=3,
                                     draft_policy="off"))
     assert alone.steps > 1 and all(c.source == "model" for c in alone.candidates)
+
+
+def test_a_draft_naming_another_methods_parameters_is_never_shown(engine):
+    # In `scaled(self, k)` the buffer's "+ dx, self.y + dy)" names `dx` and `dy`, which
+    # nothing there binds: not shown, and with no admissible draft the denoiser writes too.
+    res = engine.fill(FillRequest(text=CLASS + "\n", start=len(CLASS), language="python", n=8))
+    copied = [c for c in res.candidates if c.text == "+ dx, self.y + dy)"]
+    assert copied and not copied[0].shown
+    assert res.steps > 1
 
 
 def test_draft_that_breaks_the_code_after_the_cursor_is_ranked_down(engine):

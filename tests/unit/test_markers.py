@@ -35,13 +35,15 @@ def test_drafts_are_looked_up_without_the_marker_and_earlier_fills_are_context(
         seen.append((text, at))
         return ("zeta_checksum(buffer, seed=0x5EED)",)
 
-    text = f"def a(buffer):\n    v = {DEFAULT_MARKER}\n\n\ndef b(buffer):\n    w = {DEFAULT_MARKER}\n"
+    # The drafted name is imported: a candidate naming what nothing binds is never first.
+    head = "from checks import zeta_checksum\n\n\n"
+    text = head + f"def a(buffer):\n    v = {DEFAULT_MARKER}\n\n\ndef b(buffer):\n    w = {DEFAULT_MARKER}\n"
     edits = fill_markers(engine, text, DEFAULT_MARKER, language="python", settings=EVERY_HOLE,
                          drafts=lookup)
     assert [new for _, _, new in edits] == ["zeta_checksum(buffer, seed=0x5EED)"] * 2
     assert all(DEFAULT_MARKER not in t[:at] for t, at in seen)
     # The second lookup sees the first hole already filled.
-    assert seen[1][0].startswith("def a(buffer):\n    v = zeta_checksum(buffer, seed=0x5EED)\n")
+    assert seen[1][0].startswith(head + "def a(buffer):\n    v = zeta_checksum(buffer, seed=0x5EED)\n")
 
 
 def test_apply_edits_takes_any_order() -> None:
@@ -61,7 +63,7 @@ def test_unfilled_note_counts_the_holes_left_and_names_the_callers_option() -> N
 
 
 def test_a_draft_holding_a_marker_is_never_proposed(engine: InfillEngine) -> None:
-    text = f"def a(buffer):\n    v = {DEFAULT_MARKER}\n"
+    text = f"from checks import zeta\n\n\ndef a(buffer):\n    v = {DEFAULT_MARKER}\n"
     edits = fill_markers(engine, text, DEFAULT_MARKER, language="python", settings=EVERY_HOLE,
                          drafts=lambda t, at: (f"zeta({DEFAULT_MARKER})", "zeta(buffer)"))
     assert [new for _, _, new in edits] == ["zeta(buffer)"]
