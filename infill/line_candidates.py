@@ -23,7 +23,7 @@ from .class_scope import class_attributes, foreign_attributes
 from .py_scopes import names_in_scope, unbound_names
 from .ranking import Features, known_identifiers, unknown_identifiers
 from .sampler import log_softmax
-from .syntax import brackets_balanced, statement_ok
+from .syntax import StatementChecker, brackets_balanced
 
 NEARBY_LINES = 12  # non-blank lines on each side that a candidate should not merely repeat
 
@@ -61,6 +61,11 @@ class Hole:
         Read only when a candidate names a `self.` attribute, which most never do.
         """
         return class_attributes(self.text, self.start, self.end)
+
+    @cached_property
+    def statements(self) -> StatementChecker:
+        """Judges whether each fill leaves its statement parsing (one parse, then edits)."""
+        return StatementChecker(self.text, self.start, self.end, self.language)
 
     @cached_property
     def names_in_scope(self) -> frozenset[str] | None:
@@ -116,8 +121,7 @@ class Pool:
         for fill, feats in self.items.items():
             if only is not None and fill not in only:
                 continue
-            filled = hole.text[: hole.start] + fill + hole.text[hole.end :]
-            ok = statement_ok(filled, hole.start, hole.start + len(fill), hole.language)
+            ok = hole.statements.ok(fill)
             feats.syntax_ok = ok is not False
             line = hole.line_head + fill + ("" if fill.endswith("\n") else hole.rest)
             feats.balanced = brackets_balanced(line.split("\n")[0])

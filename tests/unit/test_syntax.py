@@ -5,6 +5,7 @@ import pytest
 from diffill.infill.syntax import (
     GRAMMARS,
     HoleKind,
+    StatementChecker,
     error_count,
     introduces_errors,
     language_for,
@@ -108,3 +109,13 @@ def test_syntax_window_never_starts_at_a_closing_bracket_or_inside_a_string():
     lo, _ = syntax_window(text, start, start, reach=len(doc) + 20)
     assert text[lo:].startswith("def f(")  # not at "):", nor at "flush left" in the docstring
     assert statement_ok(text[:start] + "y" + text[start + 1 :], start, start + 1, "python") is True
+
+
+def test_statement_checker_judges_fills_as_statement_ok_does():
+    text = "def f(x):\n    if x:\n        a = 1\n    \n        b = 2\n    return b\n" * 3
+    start = text.index("    \n") + 4
+    checker = StatementChecker(text, start, start, "python")
+    for fill in ("else:", "b = 2", "if a:", "return (", "x = [1,\n 2]", "é = 'ü'"):
+        filled = text[:start] + fill + text[start:]
+        assert checker.ok(fill) == statement_ok(filled, start, start + len(fill), "python"), fill
+    assert checker.ok("else:") is True and checker.ok("b = 2") is False
