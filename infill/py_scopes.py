@@ -16,6 +16,7 @@ import builtins
 import keyword
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 NAME = r"[A-Za-z_]\w*"
 IDENTIFIER = re.compile(rf"(?<![\w.])({NAME})")
@@ -49,7 +50,22 @@ BINDING_LISTS = tuple(re.compile(p, re.M) for p in (
 ))
 
 
+# Cached for the large stretches: a request reads the text above and below its hole several
+# times (names in scope, scope drafts), and typing inside a function leaves the module's own
+# lines unchanged from one keystroke to the next. Candidates' lines use the uncached forms.
+@lru_cache(maxsize=16)
 def blank_strings(code: str) -> str:
+    """blank_literals, cached."""
+    return blank_literals(code)
+
+
+@lru_cache(maxsize=16)
+def bound_names(code: str) -> frozenset[str]:
+    """names_bound_by, cached."""
+    return names_bound_by(code)
+
+
+def blank_literals(code: str) -> str:
     """The code with string literals (prefix included) and comments replaced by spaces; offsets kept."""
     out, last = [], 0
     for match in STRING_OR_COMMENT.finditer(code):
@@ -68,7 +84,7 @@ def blank_strings(code: str) -> str:
     return "".join(out)
 
 
-def bound_names(code: str) -> set[str]:
+def names_bound_by(code: str) -> frozenset[str]:
     """Names the code binds anywhere (over-approximated: any name in a binding position)."""
     bound: set[str] = set()
     for line in code.split("\n"):
@@ -87,7 +103,7 @@ def bound_names(code: str) -> set[str]:
     for pattern in BINDING_LISTS:
         for names in pattern.findall(code):
             bound.update(IDENTIFIER.findall(names))
-    return bound
+    return frozenset(bound)
 
 
 def indentation(line: str) -> int:
@@ -207,7 +223,7 @@ def names_in_scope(text: str, start: int, end: int) -> frozenset[str] | None:
     while (func := enclosing_function(above, indent)) is not None:
         # Its parameters and locals; not its own name, which a method's body cannot see.
         header = above[func.def_from : func.body_from]
-        bound |= set(IDENTIFIER.findall(header[header.find("(") :]))
+        bound |= frozenset(IDENTIFIER.findall(header[header.find("(") :]))
         bound |= bound_names(above[func.body_from :] + "\n" + body_below(below, func.indent))
         if func.indent == 0:
             break
@@ -221,7 +237,7 @@ def unbound_names(line_head: str, candidate: str, in_scope: frozenset[str] | Non
     0 where the count would mislead: a line in brackets opened above or that leaves one open,
     a def/class/import line (their names are new), or a scope a star import may fill.
     """
-    line = blank_strings(line_head + candidate)
+    line = blank_literals(line_head + candidate)
     if in_scope is None or re.match(r"[ \t]*(?:def|async|class|import|from|lambda|@)\b|[ \t]*@", line):
         return 0
     depth = 0
@@ -232,7 +248,7 @@ def unbound_names(line_head: str, candidate: str, in_scope: frozenset[str] | Non
             return 0
     if depth:
         return 0
-    own = bound_names(line)
+    own = names_bound_by(line)
     names = set()
     for match in IDENTIFIER.finditer(line, len(line_head)):
         name = match.group(1)
