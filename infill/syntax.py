@@ -208,6 +208,13 @@ def statement_ok(text: str, start: int, end: int, language: str | None) -> bool 
     tree = parse(text[lo:hi], language)
     if tree is None:
         return None
+    return filled_lines_ok(tree, text, (lo, hi), start, end, language)
+
+
+def filled_lines_ok(tree: Tree, text: str, window: tuple[int, int], start: int, end: int,
+                    language: str | None) -> bool:
+    """The verdict on the lines holding the fill text[start:end], from the window's parse."""
+    lo, hi = window
     line_lo = text.rfind("\n", lo, start) + 1
     line_hi = text.find("\n", end, hi)
     line_hi = hi if line_hi < 0 else line_hi
@@ -255,16 +262,8 @@ class StatementChecker:
                   old_end_point=self.old_end, new_end_point=point_after(self.row, self.column, fill_bytes))
         tree = self.parser.parse(self.head + fill_bytes + self.tail, tree)
         filled = self.text[: self.start] + fill + self.text[self.end :]
-        lo, end = self.lo, self.start + len(fill)
-        hi = self.hi + len(fill) - (self.end - self.start)
-        line_lo = filled.rfind("\n", lo, self.start) + 1
-        line_hi = filled.find("\n", end, hi)
-        line_hi = hi if line_hi < 0 else line_hi
-        b_lo = len(filled[lo:line_lo].encode("utf-8"))
-        b_hi = b_lo + len(filled[line_lo:line_hi].encode("utf-8"))
-        if errors_in(tree.root_node, b_lo, b_hi):
-            return False
-        return self.language != "python" or python_block_fits(filled, self.start, end) is not False
+        window = (self.lo, self.hi + len(fill) - (self.end - self.start))
+        return filled_lines_ok(tree, filled, window, self.start, self.start + len(fill), self.language)
 
 
 def point_after(row: int, column: int, inserted: bytes) -> tuple[int, int]:

@@ -302,3 +302,16 @@ def own_loop(
     if isinstance(canvas, np.ndarray) and not np.shares_memory(ids.numpy(), canvas):
         canvas[...] = ids.numpy()  # a copy was made on the way in: write the fill back
     return result
+
+
+class OwnLoop:
+    """A family whose step loop runs in torch: `sample` hands it the engine's numpy canvas."""
+
+    torch_sample: Any  # (canvas, attention, slot_positions, cfg, poll, allowed_first) -> LoopResult
+
+    def sample(
+        self, canvas: Tokens, attention: Tokens, slot_positions: list[int],
+        cfg: SamplerConfig, poll: Poll, allowed_first: Bools | None,
+    ) -> LoopResult:
+        """The engine's numpy canvas through `torch_sample` (written back in place)."""
+        return own_loop(self.torch_sample, canvas, attention, slot_positions, cfg, poll, allowed_first)

@@ -33,17 +33,17 @@ from typing import Any
 
 import torch
 
-from ..denoiser import Bools, LoopResult, Poll, SpecialIds, Tokens
+from ..denoiser import LoopResult, Poll, SpecialIds
 from ..errors import CheckpointError
 from ..sampler_config import SamplerConfig
 from .common import (
     MASK_NAMES,
     HFDenoiser,
+    OwnLoop,
     all_ids,
     first_id,
     load_hf_tokenizer,
     load_weights,
-    own_loop,
     token_id,
 )
 
@@ -91,7 +91,7 @@ class PinLogits:
         return out
 
 
-class DiffusionGemmaDenoiser(HFDenoiser):
+class DiffusionGemmaDenoiser(OwnLoop, HFDenoiser):
     """Uniform-noise block diffusion; runs its own step loop (`sample`)."""
 
     noise = "uniform"
@@ -186,13 +186,6 @@ class DiffusionGemmaDenoiser(HFDenoiser):
         return bias, first
 
     # --- the step loop -------------------------------------------------------------------
-
-    def sample(
-        self, canvas: Tokens, attention: Tokens, slot_positions: list[int],
-        cfg: SamplerConfig, poll: Poll, allowed_first: Bools | None,
-    ) -> LoopResult:
-        """The engine's numpy canvas through `torch_sample` (written back in place)."""
-        return own_loop(self.torch_sample, canvas, attention, slot_positions, cfg, poll, allowed_first)
 
     @torch.no_grad()
     def torch_sample(

@@ -26,13 +26,14 @@ from typing import Any
 import torch
 from transformers import Qwen2ForCausalLM
 
-from ..denoiser import Bools, LoopResult, Poll, SpecialIds, Tokens
+from ..denoiser import LoopResult, Poll, SpecialIds
 from ..sampler_config import SamplerConfig
 from .common import (
     BOS_NAMES,
     EOS_NAMES,
     MASK_NAMES,
     HFDenoiser,
+    OwnLoop,
     all_ids,
     commit_scores,
     draw,
@@ -41,7 +42,6 @@ from .common import (
     key_padding_pairs,
     load_hf_tokenizer,
     load_weights,
-    own_loop,
     pick,
     read_json,
     require,
@@ -139,7 +139,7 @@ class DreamDenoiser(HFDenoiser):
         return self.fit(gather_positions(full, positions.to(self.device)))
 
 
-class DreamOnDenoiser(DreamDenoiser):
+class DreamOnDenoiser(OwnLoop, DreamDenoiser):
     """DreamOn: Dream whose holes grow (`<|expand|>`) and shrink (`<|delete|>`) while filling."""
 
     def __init__(self, *args: Any, expand: int, delete: int, start_slots: int = DREAMON_START_SLOTS,
@@ -150,13 +150,6 @@ class DreamOnDenoiser(DreamDenoiser):
         self.start_slots = start_slots
         # The mask path (pseudo-likelihood scoring) must never pick the length tokens.
         self.forbidden = tuple(sorted({*self.forbidden, expand, delete}))
-
-    def sample(
-        self, canvas: Tokens, attention: Tokens, slot_positions: list[int],
-        cfg: SamplerConfig, poll: Poll, allowed_first: Bools | None,
-    ) -> LoopResult:
-        """The engine's numpy canvas through `torch_sample` (written back in place)."""
-        return own_loop(self.torch_sample, canvas, attention, slot_positions, cfg, poll, allowed_first)
 
     @torch.no_grad()
     def torch_sample(
