@@ -135,3 +135,19 @@ def test_numpy_forward_serves_the_cpu_in_fp32_only():
 
     assert numpy_runs("auto", "auto") and numpy_runs("cpu", "fp32")
     assert not numpy_runs("cuda", "auto") and not numpy_runs("cpu", "bf16") and not numpy_runs("mps", "fp16")
+
+
+def test_auto_takes_a_gpu_only_for_a_checkpoint_large_enough(tmp_path, monkeypatch):
+    from diffill.model import denoiser
+
+    big = tmp_path / "big"
+    big.mkdir()
+    (big / "config.json").write_text(json.dumps(
+        {"hidden_size": 1024, "num_hidden_layers": 24, "intermediate_size": 2624, "vocab_size": 50368}))
+    monkeypatch.setattr(denoiser, "nvidia_gpu_present", lambda: True)
+    assert denoiser.estimated_parameters(DEFAULT_CHECKPOINT) < denoiser.GPU_WORTHWHILE_PARAMS
+    assert denoiser.numpy_runs("auto", "auto", DEFAULT_CHECKPOINT)  # the shipped model: CPU
+    assert not denoiser.numpy_runs("auto", "auto", big)  # ~300M parameters: the GPU
+    assert denoiser.numpy_runs("cpu", "auto", big)  # asked for the CPU: numpy
+    monkeypatch.setattr(denoiser, "nvidia_gpu_present", lambda: False)
+    assert denoiser.numpy_runs("auto", "auto", big)
