@@ -27,9 +27,7 @@ from .requests import FillSettings, Trigger, cursor_request, range_request
 from .syntax import HoleKind, language_for
 
 if TYPE_CHECKING:  # the model: imported when a command needs it
-    from diffill.model.denoiser import Denoiser
 
-    from .drafts.corpus_index import BackgroundIndex
     from .engine import InfillEngine
 
 EXIT_OK, EXIT_CHANGES, EXIT_INPUT, EXIT_MODEL = 0, 1, 2, 3
@@ -98,27 +96,16 @@ def settings_from(args: argparse.Namespace) -> FillSettings:
 
 
 def load_engine(args: argparse.Namespace) -> InfillEngine:
-    from diffill.model.loading import load_denoiser
+    """The engine for a headless run: the corpus index loaded (or built once, ~1-2 min) first."""
+    from .drafts.corpus_index import cache_dir
+    from .engine import load_engine as build
 
-    from .engine import InfillEngine
-
-    denoiser = load_denoiser(args.model, args.device, args.dtype,
-                             trust_remote_code=getattr(args, "trust_remote_code", False),
-                             quantization=getattr(args, "quantization", None))
-    return InfillEngine(denoiser, corpus=corpus_index(denoiser))
-
-
-def corpus_index(denoiser: Denoiser) -> BackgroundIndex | None:
-    """The corpus index for headless runs, loaded (or built once, ~1-2 min) before filling."""
-    from .drafts.corpus_index import BackgroundIndex, cache_dir
-
-    if os.environ.get("DIFFILL_CORPUS_INDEX", "1") == "0":
-        return None
-    if not any(cache_dir().glob("token-index-*/meta.json")):
+    building = not any(cache_dir().glob("token-index-*/meta.json"))
+    if building and os.environ.get("DIFFILL_CORPUS_INDEX", "1") != "0":
         print(f"diffill: building the corpus index (once; cached in {cache_dir()})", file=sys.stderr)
-    index = BackgroundIndex(denoiser.tokenizer, denoiser.ids.eos)
-    index.get(None)
-    return index
+    return build(args.model, args.device, args.dtype,
+                 trust_remote_code=getattr(args, "trust_remote_code", False),
+                 quantization=getattr(args, "quantization", None), wait_for_corpus=True)
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -9,9 +9,11 @@ block), post-process, validate with tree-sitter and rank by (syntax ok, log-prob
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from collections import OrderedDict
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 
@@ -452,3 +454,23 @@ def fill_text(engine: InfillEngine, text: str, offset: int, **kwargs: object) ->
     except Cancelled:
         return None
 
+
+def load_engine(model: Path | None, device: str = "auto", dtype: str = "auto", *,
+                trust_remote_code: bool = False, quantization: str | None = None,
+                wait_for_corpus: bool = False) -> InfillEngine:
+    """The engine on a checkpoint (None: the shipped model), as the CLI and the server build it.
+
+    The corpus index loads (or is built once) in its own thread; wait_for_corpus waits for it
+    (a one-shot CLI fill), else fills use the file and the workspace until it is ready (the
+    server). DIFFILL_CORPUS_INDEX=0 runs without it.
+    """
+    from diffill.model.loading import load_denoiser
+
+    denoiser = load_denoiser(model, device, dtype, trust_remote_code=trust_remote_code,
+                             quantization=quantization)
+    corpus = None
+    if os.environ.get("DIFFILL_CORPUS_INDEX", "1") != "0":
+        corpus = BackgroundIndex(denoiser.tokenizer, denoiser.ids.eos)
+        if wait_for_corpus:
+            corpus.get(None)
+    return InfillEngine(denoiser, corpus=corpus)

@@ -51,17 +51,14 @@ def engine_loader(settings: Settings) -> Loader:
         # The model's imports (numpy and the weights for the default model; torch and
         # transformers for other backends) happen here, in the loader thread, so the server
         # answers `initialize` at once.
-        from diffill.infill.drafts.corpus_index import BackgroundIndex
-        from diffill.infill.engine import InfillEngine
-        from diffill.model.loading import load_denoiser
+        from diffill.infill.engine import load_engine
 
         path = Path(settings.model_path).expanduser() if settings.model_path else None
-        denoiser = load_denoiser(path, settings.device, settings.dtype,
-                                 trust_remote_code=settings.trust_remote_code,
-                                 quantization=settings.quantization)
         # The corpus index loads (or is built, once) in its own thread; fills use the file
         # and the workspace alone until it is ready.
-        return InfillEngine(denoiser, corpus=BackgroundIndex(denoiser.tokenizer, denoiser.ids.eos))
+        return load_engine(path, settings.device, settings.dtype,
+                           trust_remote_code=settings.trust_remote_code,
+                           quantization=settings.quantization)
 
     return load
 

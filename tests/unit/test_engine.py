@@ -130,3 +130,12 @@ def test_rows_with_different_prefixes_share_aligned_slot_positions(denoiser):
     one, one_attention = batch_canvases([canvases[0].ids], denoiser.ids.pad)  # the padded row, alone
     alone = denoiser.logits(one, one_attention, np.array([canvases[0].slot_positions]))
     assert np.abs(out[0] - alone[0]).max() < 1e-3  # left padding changes nothing the model sees
+
+
+def test_server_and_cli_build_the_engine_one_way(monkeypatch):
+    from diffill.infill.engine import load_engine
+
+    monkeypatch.setenv("DIFFILL_CORPUS_INDEX", "0")
+    assert load_engine(None, "cpu", "fp32").corpus is None  # honoured by the server too now
+    monkeypatch.setenv("DIFFILL_CORPUS_INDEX", "1")
+    assert load_engine(None, "cpu", "fp32").corpus is not None  # loads in its own thread
