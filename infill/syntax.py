@@ -15,6 +15,8 @@ from pathlib import PurePath
 
 from tree_sitter import Language, Node, Parser, Tree
 
+from .py_scopes import indentation
+
 # language id -> (module, attribute returning the grammar)
 GRAMMARS: dict[str, tuple[str, str]] = {
     "python": ("tree_sitter_python", "language"),
@@ -311,10 +313,6 @@ def code_part(line: str) -> str:
     return line
 
 
-def indentation_width(line: str) -> int:
-    return len(line.expandtabs(4)) - len(line.expandtabs(4).lstrip())
-
-
 def python_block_fits(text: str, start: int, end: int) -> bool | None:
     """Whether the Python line holding text[start:end] opens a block iff the next line is deeper.
 
@@ -339,6 +337,6 @@ def python_block_fits(text: str, start: int, end: int) -> bool | None:
             continue
         if line.lstrip().startswith((")", "]", "}")):
             return None
-        deeper = indentation_width(line) > indentation_width(code)
+        deeper = indentation(line) > indentation(code)
         return code.endswith(":") == deeper
     return None

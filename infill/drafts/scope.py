@@ -35,6 +35,7 @@ from ..py_scopes import (
     bound_names,
     enclosing_function,
     indentation,
+    names_bound_by,
 )
 
 IMPORT_LINE = re.compile(r"[ \t]*(import|from)[ \t]")
@@ -148,7 +149,7 @@ def returns(func: Function, hole: HoleLine, above: str, below: str) -> list[str]
     # nested blocks are rarely what a function returns.
     level = "\n".join(ln for ln in body_lines
                       if indentation(ln) == hole.indent and not ln.lstrip().startswith("for "))
-    local = bound_names(level) | set(func.params)
+    local = names_bound_by(level) | set(func.params)  # a small stretch: not worth caching
     recent: list[str] = []
     for name in reversed(IDENTIFIER.findall(body)):
         if name in local and name not in recent and name not in BUILTIN_WORDS:
