@@ -49,6 +49,7 @@ def exact_match_curve(
             "snapshot": snap.name,
             "drafts": draft_policy,
             "cpu_hours": lineage["cpu_hours"],
+            "gpu_hours": lineage["gpu_hours"],
             "tokens_seen": int(lineage["tokens_seen"]),
             "heldout_loss": training.get("heldout_loss"),
             "exact_match": summary["exact_match"],

@@ -48,21 +48,23 @@ class DenoiserMeta:
 
 
 def lineage_totals(training: dict[str, object]) -> dict[str, float]:
-    """CPU-hours and tokens of this run plus every run it was fine-tuned from (`--init`).
+    """CPU-hours, GPU-hours and tokens of this run plus every run it was fine-tuned from (`--init`).
 
     A fine-tuning run counts from zero and nests its parent's provenance under
     `init_training`; the model card and the exact-match curve need the whole lineage.
     """
-    cpu_hours = 0.0
+    cpu_hours = gpu_hours = 0.0
     tokens = 0.0
     runs = 0
     node: object = training
     while isinstance(node, dict) and node:
         cpu_hours += float(node.get("cpu_hours") or 0.0)
+        gpu_hours += float(node.get("gpu_hours") or 0.0)
         tokens += float(node.get("tokens_seen") or 0.0)
         runs += 1
         node = node.get("init_training")
-    return {"cpu_hours": round(cpu_hours, 3), "tokens_seen": tokens, "runs": runs}
+    return {"cpu_hours": round(cpu_hours, 3), "gpu_hours": round(gpu_hours, 4), "tokens_seen": tokens,
+            "runs": runs}
 
 
 @dataclass(frozen=True)

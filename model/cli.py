@@ -141,9 +141,11 @@ def checkpoint_info(path: Path) -> dict[str, object]:
                         "bos": meta.bos_id, "eos": meta.eos_id},
         "tokens_seen": meta.training.get("tokens_seen"),
         "cpu_hours": meta.training.get("cpu_hours"),
+        "gpu_hours": meta.training.get("gpu_hours"),
         # Including the checkpoints it was fine-tuned from (`--init`).
         "total_tokens_seen": int(lineage["tokens_seen"]),
         "total_cpu_hours": lineage["cpu_hours"],
+        "total_gpu_hours": lineage["gpu_hours"],
         "heldout_loss": meta.training.get("heldout_loss"),
         "heldout_token_acc": meta.training.get("heldout_token_acc"),
     }

@@ -1,6 +1,7 @@
 """One call that trains the best denoiser it can in a fixed wall-clock budget, then evaluates it.
 
-    python model/gpu_run.py --out OUT                  # NVIDIA GPU, 8 minutes, size `base`
+    python model/gpu_run.py --out OUT                  # NVIDIA GPU, 8 minutes, size `small`
+    python model/gpu_run.py --out OUT2 --init OUT/model --lr 8e-4 --warmup 100   # continue it
     python model/gpu_run.py --out OUT --minutes 1 --size tiny --device cpu   # CPU smoke run
 
 Runs from a plain checkout: it imports `diffill.model` from the folder it sits in, so nothing
@@ -74,9 +75,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--bench-limit", type=int, help="evaluate only the first N tasks")
     p.add_argument("--baseline", default=str(HERE / "default"),
                    help="checkpoint evaluated beside the new one ('none' to skip)")
-    p.add_argument("--size", default="base", help="model size preset (model/presets.py) or JSON file")
+    # small and a 128-token canvas: what the CPU engine runs fast; at a few GPU-minutes small
+    # also beat base (MODEL_CARD.md, "Compute").
+    p.add_argument("--size", default="small", help="model size preset (model/presets.py) or JSON file")
     p.add_argument("--init", type=Path, help="fine-tune this checkpoint instead of a fresh model")
-    p.add_argument("--canvas", type=int, default=256)
+    p.add_argument("--canvas", type=int, default=128)
     p.add_argument("--batch", type=int, help="global batch (default: by device memory)")
     p.add_argument("--lr", type=float, default=1.5e-3)
     p.add_argument("--warmup", type=int, default=300)

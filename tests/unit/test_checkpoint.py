@@ -61,6 +61,6 @@ def test_lineage_totals_add_up_fine_tuned_runs():
 
     base = {"cpu_hours": 3.0, "tokens_seen": 100}
     tuned = {"init": "a", "init_training": base, "cpu_hours": 1.5, "tokens_seen": 40}
-    again = {"init": "b", "init_training": tuned, "cpu_hours": 0.25, "tokens_seen": 5}
-    assert lineage_totals(again) == {"cpu_hours": 4.75, "tokens_seen": 145.0, "runs": 3}
-    assert lineage_totals({}) == {"cpu_hours": 0.0, "tokens_seen": 0.0, "runs": 0}
+    again = {"init": "b", "init_training": tuned, "cpu_hours": 0.25, "gpu_hours": 0.5, "tokens_seen": 5}
+    assert lineage_totals(again) == {"cpu_hours": 4.75, "gpu_hours": 0.5, "tokens_seen": 145.0, "runs": 3}
+    assert lineage_totals({}) == {"cpu_hours": 0.0, "gpu_hours": 0.0, "tokens_seen": 0.0, "runs": 0}
