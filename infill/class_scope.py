@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import re
 
+from .py_scopes import indentation
+
 SELF_ATTRIBUTE = re.compile(r"(?<![\w.])self\.([A-Za-z_]\w*)")
 CLASS_LINE = re.compile(r"[ \t]*class[ \t]+\w+[ \t]*(?:\(.*\))?[ \t]*:")
 CLASS_LEVEL_NAME = re.compile(r"^[ \t]+([A-Za-z_]\w*)[ \t]*[:=]", re.M)
@@ -22,15 +24,11 @@ METHOD_NAME = re.compile(r"\bdef[ \t]+([A-Za-z_]\w*)")
 SCAN_CHARS = 100_000  # text above the hole searched for the class line
 
 
-def indentation(line: str) -> int:
-    return len(line) - len(line.lstrip(" \t"))
-
-
 def class_attributes(text: str, start: int, end: int) -> frozenset[str] | None:
     """Attributes of the class whose method holds the hole text[start:end]; None outside a class."""
     line_start = text.rfind("\n", 0, start) + 1
     head = text[line_start:start]
-    ceiling = indentation(head) if head.strip() else max(len(head), 1)
+    ceiling = indentation(head) if head.strip() else max(indentation(head), 1)
     low = max(0, line_start - SCAN_CHARS)
     line_end = line_start  # end of the line being looked at (exclusive of its newline)
     for line in reversed(text[low:line_start].split("\n")[:-1]):

@@ -24,6 +24,7 @@ from .api import DRAFT_POLICIES, FillResult, SamplerConfig
 from .drafts.index import DraftIndex
 from .markers import DEFAULT_MARKER, apply_edits, fill_markers, index_lookup, unfilled_note
 from .requests import FillSettings, Trigger, cursor_request, range_request
+from .source_files import SourceError, decode_source, read_source_file
 from .syntax import HoleKind, language_for
 
 if TYPE_CHECKING:  # the model: imported when a command needs it
@@ -187,24 +188,12 @@ def read_jsonl_rows(path: Path) -> list[dict[str, str]]:
 
 
 def read_source(path: str) -> str:
-    if path == "-":
-        data = sys.stdin.buffer.read()
-    else:
-        p = Path(path)
-        try:
-            if p.stat().st_size > MAX_FILE_BYTES:
-                raise InputError(f"{path}: larger than {MAX_FILE_BYTES} bytes; refusing")
-            data = p.read_bytes()
-        except OSError as exc:
-            raise InputError(f"{path}: cannot read ({exc.strerror})") from exc
-    if len(data) > MAX_FILE_BYTES:
-        raise InputError(f"{path}: larger than {MAX_FILE_BYTES} bytes; refusing")
-    if b"\x00" in data[:8192]:
-        raise InputError(f"{path}: looks binary; refusing")
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not valid UTF-8 (byte {exc.start})") from exc
+        if path == "-":
+            return decode_source(sys.stdin.buffer.read(), "-", MAX_FILE_BYTES)
+        return read_source_file(Path(path), MAX_FILE_BYTES)
+    except SourceError as exc:
+        raise InputError(str(exc)) from exc
 
 
 def offset_of(text: str, spec: str) -> int:

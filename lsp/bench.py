@@ -28,6 +28,7 @@ from typing import Any
 from lsprotocol import types
 
 from .client import DiffillClient
+from .stats import percentile
 
 
 def default_files() -> list[Path]:
@@ -55,10 +56,8 @@ def sample_positions(text: str, count: int, rng: random.Random) -> list[tuple[in
 def summary(values: list[float]) -> dict[str, float]:
     if not values:
         return {"n": 0}
-    ordered = sorted(values)
-
     def pct(q: float) -> float:
-        return round(ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))], 1)
+        return round(percentile(values, q), 1)
 
     return {"n": len(values), "p50": pct(0.5), "p95": pct(0.95), "p99": pct(0.99),
             "mean": round(statistics.fmean(values), 1)}

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from diffill.infill.drafts.index import MAX_DOC_CHARS, DraftIndex
+from diffill.infill.source_files import SourceError, read_source_file
 from diffill.infill.syntax import EXTENSIONS
 
 log = logging.getLogger(__name__)
@@ -55,16 +56,8 @@ def skipped_dir(path: Path) -> bool:
 def read_source(path: Path, max_bytes: int = MAX_DOC_CHARS) -> str | None:
     """The file's text; None when it is large, binary, not UTF-8 or unreadable."""
     try:
-        if path.stat().st_size > max_bytes:
-            return None
-        data = path.read_bytes()
-    except OSError:
-        return None
-    if b"\x00" in data:
-        return None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
+        return read_source_file(path, max_bytes)
+    except SourceError:
         return None
 
 
