@@ -17,6 +17,20 @@ def test_fill_at_cursor_returns_one_line(engine):
         assert "\n" not in cand.text
 
 
+def test_the_models_own_line_takes_at_most_line_max_steps_passes(engine):
+    from diffill.infill.api import SamplerConfig
+    from diffill.infill.engine import LINE_MAX_STEPS
+
+    # One slot per pass (threshold above 1) over a 32-slot hole would take up to 32 passes.
+    text = CODE + "\n\ndef mul(a, b):\n    return "
+    one_per_step = SamplerConfig(threshold=2.0, null_tail=False, max_steps=64)
+    res = engine.fill(FillRequest(text=text, start=len(text), language="python", draft_policy="off",
+                                  sampler=one_per_step, slots=32))
+    # Uncapped, this hole takes 33 passes (the scoring pass and one per slot).
+    assert res.steps == LINE_MAX_STEPS + 1
+    assert res.candidates and "\n" not in res.candidates[0].text
+
+
 def test_result_is_cached_by_context(engine):
     text = CODE + "\n\ndef div(a, b):\n    return a "
     req = FillRequest(text=text, start=len(text), language="python")
