@@ -42,9 +42,6 @@ from .seeding import (
 from .syntax import HoleKind, HolePlan, error_count, syntax_window
 
 NGRAM_PROPOSALS = 6  # lines the n-gram proposer adds to a single-line hole's candidates
-# Forward passes the denoiser's own line may take at most: at the default threshold the
-# development holes' exact match is the same with 8 as with 64, and the slow tail is cut.
-LINE_MAX_STEPS = 8
 
 __all__ = ["Candidate", "Cancelled", "FillRequest", "FillResult", "InfillEngine", "StopSignal"]
 
@@ -246,6 +243,7 @@ class InfillEngine:
             for slot_ids in result.slots:
                 text = self.decode_slots(slot_ids, cv.healed)
                 if (f := pool.offer(text)) is not None:
+                    f.sources -= f.model  # the same line sampled twice is still one source
                     f.model = True
                     fresh.append(text)
             pool.describe(d, prior, cv.healed, only=fresh)
@@ -451,9 +449,9 @@ def candidate_sampler(req: FillRequest) -> SamplerConfig:
 
 
 def line_sampler(req: FillRequest) -> SamplerConfig:
-    """The sampler for a single-line hole's own line: the request's, at most LINE_MAX_STEPS passes."""
+    """The sampler for a single-line hole's own line: the request's, at most line_max_steps passes."""
     sampler = candidate_sampler(req)
-    return replace(sampler, max_steps=min(sampler.max_steps, LINE_MAX_STEPS))
+    return replace(sampler, max_steps=min(sampler.max_steps, sampler.line_max_steps))
 
 
 def fill_text(engine: InfillEngine, text: str, offset: int, **kwargs: object) -> str | None:

@@ -44,6 +44,10 @@ class SamplerConfig:
     # Forward passes per canvas at most: each step commits >= open slots / steps left.
     max_steps: int = knob(64, "forward passes per canvas at most (each step commits >= open slots / "
                           "steps left)", 1, 4096)
+    # A one-line hole's own line stops here: at the default threshold a few holes commit one
+    # slot a pass; development exact match is the same with 8 as with 64 (docs/BENCHMARKS.md).
+    line_max_steps: int = knob(8, "forward passes at most for the denoiser's own line in a one-line "
+                               "hole (max_steps still applies)", 1, 4096)
     # Once the last slot is confidently null, the whole predicted null run commits at once.
     null_tail: bool = knob(True, "commit the predicted run of end-of-fill nulls at once")
     # One step never commits the same token in two adjacent slots (the less sure one waits).

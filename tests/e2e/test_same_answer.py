@@ -12,6 +12,8 @@ import pytest
 from lsp_harness import Session
 from lsprotocol import types
 
+from diffill.lsp.config import Settings
+
 REAL_FILE = Path(__file__).parents[2] / "infill" / "postprocess.py"  # real code, not a fixture
 
 
@@ -31,12 +33,19 @@ CURSORS = cursors()
 
 @pytest.fixture
 def show_all(server: Session):
-    """minConfidence 0: compare the engine's best, shown or not (the CLI keeps every candidate)."""
-    server.do(server.client.workspace_did_change_configuration,
-              types.DidChangeConfigurationParams(settings={"minConfidence": 0, "workspaceIndex": False}))
+    """minConfidence 0: compare the engine's best, shown or not (the CLI keeps every candidate).
+
+    The CLI waits for its fill; the server's deadline is lifted too, so that a busy machine
+    cannot turn the comparison into a race (past its deadline a fill gives what it has).
+    """
+    unhurried = {"deadlineMs": 600_000, "typingDeadlineMs": 600_000}
+    server.do(server.client.workspace_did_change_configuration, types.DidChangeConfigurationParams(
+        settings={"minConfidence": 0, "workspaceIndex": False, **unhurried}))
     yield
-    server.do(server.client.workspace_did_change_configuration,
-              types.DidChangeConfigurationParams(settings={"minConfidence": None, "workspaceIndex": True}))
+    defaults = Settings()
+    server.do(server.client.workspace_did_change_configuration, types.DidChangeConfigurationParams(
+        settings={"minConfidence": None, "workspaceIndex": True, "deadlineMs": defaults.deadline_ms,
+                  "typingDeadlineMs": defaults.typing_deadline_ms}))
 
 
 @pytest.mark.parametrize("cursor", CURSORS)

@@ -145,7 +145,7 @@ def test_sweep_and_curve_take_a_sample(tmp_path: Path, capsys):
     tasks = tmp_path / "t.jsonl"
     write_tasks(tasks, 5)
     assert main(["sweep", str(tasks), "--sample", "2", "--thresholds", "0.5", "1.01",
-                 "--drafts", "off", "--no-null-tail"]) == 0
+                 "--drafts", "off", "--no-null-tail", "--line-max-steps", "64"]) == 0
     rows = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert [r["threshold"] for r in rows] == [0.5, 1.01] and all(r["tasks"] == 2 for r in rows)
     # One-token-per-step decoding (threshold above 1) commits at most one slot per pass.

@@ -19,15 +19,14 @@ def test_fill_at_cursor_returns_one_line(engine):
 
 def test_the_models_own_line_takes_at_most_line_max_steps_passes(engine):
     from diffill.infill.api import SamplerConfig
-    from diffill.infill.engine import LINE_MAX_STEPS
 
-    # One slot per pass (threshold above 1) over a 32-slot hole would take up to 32 passes.
+    # One slot per pass (threshold above 1) over a 32-slot hole takes 32 passes uncapped.
     text = CODE + "\n\ndef mul(a, b):\n    return "
-    one_per_step = SamplerConfig(threshold=2.0, null_tail=False, max_steps=64)
-    res = engine.fill(FillRequest(text=text, start=len(text), language="python", draft_policy="off",
-                                  sampler=one_per_step, slots=32))
-    # Uncapped, this hole takes 33 passes (the scoring pass and one per slot).
-    assert res.steps == LINE_MAX_STEPS + 1
+    for cap, passes in ((8, 8), (64, 32)):
+        one_per_step = SamplerConfig(threshold=2.0, null_tail=False, max_steps=64, line_max_steps=cap)
+        res = engine.fill(FillRequest(text=text, start=len(text), language="python", draft_policy="off",
+                                      sampler=one_per_step, slots=32))
+        assert res.steps == passes + 1  # the scoring pass, then the loop
     assert res.candidates and "\n" not in res.candidates[0].text
 
 
