@@ -12,6 +12,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams, JsonRpcMethodNotFound
 
 from diffill.lsp.messages import RewriteRangeParams
+from diffill.model.sampler_config import SamplerConfig
 
 CODE = "def add(a, b):\n    return a + b\n\n\ndef mul(a, b):\n    return "
 END = (5, 11)
@@ -71,7 +72,9 @@ def test_malformed_params_get_an_error_answer_and_the_server_stays_up(server: Se
 
 
 SLOW_FILLS = {"draftPolicy": "off", "lineBudget": 64, "sampler": {"threshold": 2.0, "nullTail": False}}
-FAST_FILLS = {"draftPolicy": "prefer", "lineBudget": None, "sampler": {"threshold": 0.3, "nullTail": True}}
+# Back to the server's defaults: later tests in the session share this server.
+FAST_FILLS = {"draftPolicy": "prefer", "lineBudget": None,
+              "sampler": {"threshold": SamplerConfig().threshold, "nullTail": SamplerConfig().null_tail}}
 
 
 def configure(server: Session, settings: dict[str, object]) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from lsp_harness import Session
 from lsprotocol import types
 
 from diffill.lsp.config import Settings
+from diffill.model.sampler_config import camel
 
 REAL_FILE = Path(__file__).parents[2] / "infill" / "postprocess.py"  # real code, not a fixture
 
@@ -38,11 +40,13 @@ def show_all(server: Session):
     The CLI waits for its fill; the server's deadline is lifted too, so that a busy machine
     cannot turn the comparison into a race (past its deadline a fill gives what it has).
     """
-    unhurried = {"deadlineMs": 600_000, "typingDeadlineMs": 600_000}
+    # The server's sampler as the CLI's (its defaults), whatever earlier tests left set.
+    defaults = Settings()
+    sampler = {camel(f.name): getattr(defaults.sampler, f.name) for f in fields(defaults.sampler)}
+    unhurried = {"deadlineMs": 600_000, "typingDeadlineMs": 600_000, "sampler": sampler}
     server.do(server.client.workspace_did_change_configuration, types.DidChangeConfigurationParams(
         settings={"minConfidence": 0, "workspaceIndex": False, **unhurried}))
     yield
-    defaults = Settings()
     server.do(server.client.workspace_did_change_configuration, types.DidChangeConfigurationParams(
         settings={"minConfidence": None, "workspaceIndex": True, "deadlineMs": defaults.deadline_ms,
                   "typingDeadlineMs": defaults.typing_deadline_ms}))
