@@ -9,7 +9,9 @@ import pytest
 from lsp_harness import Session, pos
 from lsprotocol import types
 
+from diffill.lsp.config import Settings
 from diffill.lsp.messages import CMD_ACCEPTED, CMD_FILL_HOLES, CMD_REWRITE, RewriteRangeParams
+from diffill.model.sampler_config import SamplerConfig
 
 CODE = (
     "import os\n\n\ndef add(a, b):\n    return a + b\n\n\n"
@@ -201,7 +203,8 @@ def test_configuration_change_and_acceptance_log(server: Session, tmp_path) -> N
         assert event["uri"] == uri and event["trigger"] == "invoked" and event["rank"] == 0
     finally:
         server.do(server.client.workspace_did_change_configuration, types.DidChangeConfigurationParams(
-            settings={"candidates": 3, "acceptanceLog": None, "sampler": {"threshold": 0.9}}))
+            settings={"candidates": Settings().candidates, "acceptanceLog": None,
+                      "sampler": {"threshold": SamplerConfig().threshold}}))  # the defaults again
 
 
 def test_model_settings_change_reloads_once(server: Session) -> None:
