@@ -229,7 +229,8 @@ class InfillEngine:
         cv = build_canvas(d.tokenizer, d.ids, req.text, req.start, end, CanvasPlan(slots, d.max_canvas))
         ids, attention = batch_canvases([cv.ids], d.ids.pad)
         allowed = self.healing.allowed(cv.healed) if cv.healed else None
-        prior = masked_prior(d, ids, attention, cv.slot_positions, allowed)
+        sampler = line_sampler(req)
+        prior, warm = masked_prior(d, ids, attention, cv.slot_positions, allowed, sampler.refresh_every)
         result = SampleResult(slots=[], logprob=[], steps=1, committed=0, ms=0.0)
         pool.describe(d, prior, cv.healed)
         # The denoiser's own line is rarely right where another source has one (see
@@ -237,8 +238,8 @@ class InfillEngine:
         if req.draft_policy == "off" or not any(f.admissible() for f in pool.items.values()):
             n = max(1, req.n)
             result = denoise(d, np.repeat(ids, n, axis=0), np.repeat(attention, n, axis=0), cv.slot_positions,
-                             line_sampler(req), stop, allowed)
-            result.steps += 1  # the scoring pass
+                             sampler, stop, allowed, warm)
+            result.steps += 1  # the scoring pass, which was also the loop's first step
             fresh = []
             for slot_ids in result.slots:
                 text = self.decode_slots(slot_ids, cv.healed)

@@ -22,7 +22,7 @@ from . import postprocess
 from .class_scope import class_attributes, foreign_attributes
 from .py_scopes import names_in_scope, unbound_names
 from .ranking import Features, known_identifiers, unknown_identifiers
-from .sampler import log_softmax
+from .sampler import WarmStart, context_cache, forward, log_softmax
 from .syntax import StatementChecker, brackets_balanced
 
 NEARBY_LINES = 12  # non-blank lines on each side that a candidate should not merely repeat
@@ -148,12 +148,18 @@ def slot_score(prior: Floats, ids: list[int], null: int) -> float:
     return max(float(lp.mean()), -10.0) if len(seq) else -10.0
 
 
-def masked_prior(denoiser: Denoiser, ids: Tokens, attention: Tokens,
-                 positions: list[int], allowed_first: Bools | None) -> Floats:
-    """(K, V) log-probabilities of each hole slot with all slots masked (row 0 of ids)."""
+def masked_prior(denoiser: Denoiser, ids: Tokens, attention: Tokens, positions: list[int],
+                 allowed_first: Bools | None, refresh_every: int = 1) -> tuple[Floats, WarmStart]:
+    """(K, V) log-probabilities of each hole slot with all slots masked (row 0 of ids).
+
+    Also returns that pass as the denoising loop's first step (`WarmStart`): the loop would
+    otherwise run the same forward over the same all-masked canvas again.
+    """
     pos = np.array([positions], dtype=np.int64)
-    logits = denoiser.logits(ids[:1], attention[:1], pos)[0].astype(np.float32)  # (K, V)
+    cache = context_cache(denoiser, refresh_every)
+    raw = forward(denoiser, ids[:1], attention[:1], pos, cache)
+    logits = raw[0].astype(np.float32)  # (K, V)
     logits[:, list(denoiser.forbidden)] = -np.inf
     if allowed_first is not None:
         logits[0, ~allowed_first] = -np.inf
-    return log_softmax(logits)
+    return log_softmax(logits), WarmStart(raw, cache)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -23,7 +24,8 @@ from diffill.model.denoiser import Bools, Denoiser, Floats, LoopResult, Tokens
 
 from .api import COMMIT_RULES, Cancelled, SamplerConfig, StopSignal
 
-__all__ = ["COMMIT_RULES", "Cancelled", "SamplerConfig", "StopSignal", "SampleResult", "denoise", "score"]
+__all__ = ["COMMIT_RULES", "Cancelled", "SamplerConfig", "StopSignal", "SampleResult", "WarmStart", "denoise",
+           "score"]
 
 @dataclass
 class SampleResult:
@@ -37,6 +39,33 @@ class SampleResult:
     @property
     def tokens_per_forward(self) -> float:
         return self.committed / max(self.steps * max(len(self.slots), 1), 1)
+
+
+@dataclass
+class WarmStart:
+    """A forward pass already run over the starting canvas (row 0): the loop's first step.
+
+    The line path scores every candidate against the all-masked canvas before denoising it;
+    that pass is exactly the loop's first, so the loop takes its logits and the context cache
+    it filled instead of running it again.
+    """
+
+    logits: Floats  # (1, K, V) raw logits at the slot positions of the starting canvas
+    cache: Any | None  # the context cache that pass filled (None: no cache)
+
+
+def context_cache(denoiser: Denoiser, refresh_every: int) -> Any | None:
+    """A fresh step cache when the denoiser keeps one (model.modernbert.ContextCache), else None."""
+    make = getattr(denoiser, "context_cache", None)
+    return make(refresh_every) if callable(make) else None
+
+
+def forward(denoiser: Denoiser, canvas: Tokens, attention: Tokens, positions: Tokens,
+            cache: Any | None) -> Floats:
+    """Logits (N, K, V), through the step cache when there is one."""
+    if cache is not None:
+        return denoiser.logits(canvas, attention, positions, cache=cache)  # type: ignore[call-arg]
+    return denoiser.logits(canvas, attention, positions)
 
 
 def softmax(logits: Floats) -> Floats:
@@ -133,12 +162,15 @@ def denoise(
     cfg: SamplerConfig,
     stop: StopSignal | None = None,
     allowed_first: Bools | None = None,
+    warm: WarmStart | None = None,
 ) -> SampleResult:
     """Fill the masked slots of canvas (N, T) in place; N candidates run as one batch.
 
     slot_positions: canvas indices of the hole slots (same for every row). Slots that are
     not the mask id at the start are drafts: they count as committed and can be re-masked.
     allowed_first: optional bool (V,) of tokens the first slot may take (token healing).
+    warm: the first step's forward, already run over this canvas (its rows all equal row 0);
+    `steps` then counts only the passes this call ran.
     """
     if cfg.rule not in COMMIT_RULES:
         raise ValueError(f"unknown commit rule {cfg.rule!r}; choose from {COMMIT_RULES}")
@@ -160,8 +192,7 @@ def denoise(
     choice = np.zeros((n, k), dtype=np.int64)  # (N, K) last step's prediction per slot
     choice_p = np.ones((n, k), dtype=np.float32)
     # Fixed tokens' keys and values reused between full passes (model.modernbert.ContextCache).
-    make_cache = getattr(denoiser, "context_cache", None)
-    cache = make_cache(cfg.refresh_every) if callable(make_cache) else None
+    cache = warm.cache if warm is not None else context_cache(denoiser, cfg.refresh_every)
     while True:
         if stop is not None and stop.cancelled():
             raise Cancelled()
@@ -177,25 +208,35 @@ def denoise(
             break
         slots = canvas[:, pos]  # (N, K)
         open_ = slots == mask_id
-        if cache is not None:
-            logits = denoiser.logits(canvas, attention, positions, cache=cache)  # type: ignore[call-arg]
+        # Columns to predict: the open ones (a committed slot's distribution matters only to
+        # re-masking); every column when re-masking is on or nothing is open.
+        cols = np.nonzero(open_.any(0))[0]
+        if cfg.remask_below > 0 or cols.size == 0:
+            cols = np.arange(k)
+        if warm is not None and steps == 0:
+            logits = np.repeat(warm.logits[:, cols], n, axis=0)  # a copy: the loop edits it
         else:
-            logits = denoiser.logits(canvas, attention, positions)  # (N, K, V)
+            logits = forward(denoiser, canvas, attention, positions[:, cols], cache)  # (N, C, V)
         steps += 1
         if bias.shape[-1] != logits.shape[-1]:
             bias = np.zeros(logits.shape[-1], dtype=np.float32)
             bias[list(denoiser.forbidden)] = -np.inf
         logits = logits + bias
-        if allowed_first is not None:
+        if allowed_first is not None and cols[0] == 0:
             logits[:, 0, ~allowed_first] = -np.inf
         if cfg.temperature > 0:
             probs = softmax(logits / np.float32(cfg.temperature))
-            choice = nucleus_sample(probs, cfg.top_p, gen)
+            picked = nucleus_sample(probs, cfg.top_p, gen)
         else:
             probs = softmax(logits)
-            choice = probs.argmax(-1)  # (N, K)
-        choice_p = take(probs, choice)  # (N, K)
-        current_p = take(probs, np.maximum(slots, 0))
+            picked = probs.argmax(-1)  # (N, C)
+        # (N, K) views of this step: a column not predicted keeps its committed token.
+        choice = slots.copy()
+        choice[:, cols] = picked
+        choice_p = np.ones((n, k), dtype=np.float32)
+        choice_p[:, cols] = take(probs, picked)
+        current_p = np.ones((n, k), dtype=np.float32)
+        current_p[:, cols] = take(probs, np.maximum(slots[:, cols], 0))
         # Re-mask committed slots the model now doubts (self-correction), within the cap.
         if cfg.remask_below > 0 and remasks < cfg.max_remasks:
             doubt = (~open_) & (current_p < cfg.remask_below)
@@ -205,10 +246,12 @@ def denoise(
                 canvas[flat[:, 0], pos[flat[:, 1]]] = mask_id
                 remasks += len(flat)
                 open_ = canvas[:, pos] == mask_id
-        token_logp = np.where(open_, token_logp, log_clamped(current_p))
+        # A committed slot's log-probability is its latest prediction's.
+        token_logp[:, cols] = np.where(open_[:, cols], token_logp[:, cols], log_clamped(current_p[:, cols]))
         if not open_.any():
             break
-        s = np.where(open_, score(probs, cfg.rule), np.float32(-1.0))  # (N, K)
+        s = np.full((n, k), np.float32(-1.0), dtype=np.float32)  # (N, K); closed slots -1
+        s[:, cols] = np.where(open_[:, cols], score(probs, cfg.rule), np.float32(-1.0))
         commit = (s >= cfg.threshold) & open_
         # A row whose every open slot predicts null has ended its fill: commit them all now
         # rather than spending a forward pass per low-confidence null.
@@ -237,7 +280,7 @@ def denoise(
     return SampleResult(
         slots=canvas[:, pos].tolist(),
         logprob=[float(x) for x in token_logp.sum(-1)],
-        steps=steps,
+        steps=steps - (warm is not None),
         committed=committed,
         ms=(time.perf_counter() - start) * 1000,
         hurried=hurried,

@@ -149,32 +149,47 @@ def softmax_(x: F32) -> F32:
 
 @dataclass
 class ContextCache:
-    """Keys and values of every layer from the last full pass, for one denoising loop.
+    """Keys and values of every layer, for one denoising loop.
 
-    Valid while the canvas keeps its shape and padding, its tokens outside the hole slots stay
-    as they were, the slots are the same and fewer than `refresh_every` steps have passed.
+    A full pass fills it; its query positions become the cache's `slots`, the only rows a
+    cached step may recompute. A cached step recomputes the slots it is asked about plus
+    those whose token changed since their keys and values were last computed (a slot the
+    sampler just committed); the others keep theirs (dKV-Cache's delayed caching of decoded
+    tokens). Valid while the canvas keeps its shape and padding, its tokens outside the slots
+    stay as they were, the asked positions are slots, and fewer than `refresh_every` steps
+    have passed since the full pass.
     """
 
     refresh_every: int  # steps per full pass (1: every step is a full pass)
     keys: list[F32] = field(default_factory=list)  # per layer (B, H, T, hd)
     values: list[F32] = field(default_factory=list)  # per layer (B, H, T, hd)
-    canvas: I64 | None = None  # (B, T) tokens at the last full pass
+    canvas: I64 | None = None  # (B, T) tokens as of their keys' and values' last computation
     attention: npt.NDArray[Any] | None = None  # (B, T) padding mask at the last full pass
-    slots: I64 | None = None  # (K,) the slot positions of the cached steps
+    slots: I64 | None = None  # (K,) the query positions of the last full pass
     age: int = 0  # steps since the last full pass
     full_passes: int = 0  # statistics
     slot_passes: int = 0
+    rows_computed: int = 0  # canvas rows run through the layers, all passes
 
-    def usable(self, canvas: I64, attention: npt.NDArray[Any], slots: I64) -> bool:
-        if self.canvas is None or self.attention is None or self.age + 1 >= self.refresh_every:
+    def usable(self, canvas: I64, attention: npt.NDArray[Any], wanted: I64) -> bool:
+        if self.canvas is None or self.attention is None or self.slots is None:
+            return False
+        if self.age + 1 >= self.refresh_every:
             return False
         if self.canvas.shape != canvas.shape or not np.array_equal(self.attention, attention):
             return False
-        if self.slots is not None and not np.array_equal(self.slots, slots):
+        if not np.isin(wanted, self.slots).all():
             return False
         fixed = np.ones(canvas.shape[1], dtype=bool)
-        fixed[slots] = False
+        fixed[self.slots] = False
         return np.array_equal(self.canvas[:, fixed], canvas[:, fixed])
+
+    def stale_rows(self, canvas: I64, wanted: I64) -> I64:
+        """Sorted rows a cached step computes: the wanted slots and slots whose token changed."""
+        assert self.canvas is not None and self.slots is not None
+        changed = (self.canvas[:, self.slots] != canvas[:, self.slots]).any(0)
+        rows: I64 = np.union1d(wanted, self.slots[changed])
+        return rows
 
 
 @dataclass
@@ -299,16 +314,18 @@ class ModernBertMaskedLM:
                  cache: ContextCache | None = None) -> F32:
         """Logits (B, K, V) at positions (B, K) of canvas (B, T) with padding mask attention (B, T).
 
-        With a usable cache only the rows at positions (the same in every row: the hole slots)
-        go through the layers; otherwise the whole canvas does, and refills the cache.
+        With a usable cache only the rows at positions (the same in every row, all among the
+        cache's slots) and the slots changed since their last computation go through the
+        layers (`ContextCache.stale_rows`); otherwise the whole canvas does, and refills it.
         """
         b, t = canvas.shape
         assert positions.shape[0] == b and t <= self.cfg.max_position_embeddings
         eps = self.cfg.norm_eps
-        slots = positions[0]
-        partial = cache is not None and bool((positions == slots).all()) and cache.usable(
-            canvas, attention, slots)
-        rows = slots if partial else np.arange(t)  # (A,) canvas positions computed
+        wanted = positions[0]
+        partial = cache is not None and bool((positions == wanted).all()) and cache.usable(
+            canvas, attention, wanted)
+        # (A,) canvas positions computed
+        rows = cache.stale_rows(canvas, wanted) if partial and cache is not None else np.arange(t)
         x = layer_norm(self.embedding[canvas[:, rows]], self.embedding_norm, eps)  # (B, A, D)
         a, d = x.shape[1], x.shape[2]
         masks = self.masks(attention, rows)
@@ -325,14 +342,17 @@ class ModernBertMaskedLM:
             x = x + out.reshape(b, a, d)
             inp, gate = np.split(layer_norm(x, layer.mlp_norm, eps).reshape(b * a, d) @ layer.wi, 2, axis=-1)
             x = x + ((gelu(inp) * gate) @ layer.mlp_out).reshape(b, a, d)
+        if cache is not None:
+            cache.rows_computed += a
         if partial:
-            assert cache is not None
+            assert cache is not None and cache.canvas is not None
             cache.age += 1
             cache.slot_passes += 1
-            picked = x  # rows are the positions
+            cache.canvas[:, rows] = canvas[:, rows]  # these rows' keys and values are fresh now
+            picked = x[:, np.searchsorted(rows, wanted)]  # (B, K, D)
         else:
             if cache is not None:
-                cache.canvas, cache.attention, cache.slots = canvas.copy(), attention.copy(), slots.copy()
+                cache.canvas, cache.attention, cache.slots = canvas.copy(), attention.copy(), wanted.copy()
                 cache.age = 0
                 cache.full_passes += 1
             picked = np.take_along_axis(x, positions[:, :, None], axis=1)  # (B, K, D)

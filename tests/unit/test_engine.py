@@ -26,7 +26,7 @@ def test_the_models_own_line_takes_at_most_line_max_steps_passes(engine):
         one_per_step = SamplerConfig(threshold=2.0, null_tail=False, max_steps=64, line_max_steps=cap)
         res = engine.fill(FillRequest(text=text, start=len(text), language="python", draft_policy="off",
                                       sampler=one_per_step, slots=32))
-        assert res.steps == passes + 1  # the scoring pass, then the loop
+        assert res.steps == passes  # the scoring pass is the loop's first step
     assert res.candidates and "\n" not in res.candidates[0].text
 
 

@@ -110,6 +110,26 @@ def test_cached_step_is_exact_while_the_fixed_tokens_are_unchanged():
     assert (cache.full_passes, cache.slot_passes) == (3, 5)
 
 
+def test_a_cached_step_computes_the_asked_slots_and_the_changed_ones():
+    native = ModernBertMaskedLM.from_folder(DEFAULT_CHECKPOINT)
+    ids, attention, positions = canvas()
+    cache = ContextCache(refresh_every=100)
+    full = native(ids, attention, positions, cache)
+    assert cache.rows_computed == ids.shape[1]
+    few = positions[:, 5:8]
+    again = native(ids, attention, few, cache)  # nothing changed: the same logits, 3 rows run
+    assert cache.rows_computed == ids.shape[1] + 3
+    np.testing.assert_allclose(again, full[:, 5:8], atol=1e-4, rtol=1e-4)
+    ids[:, SLOTS[:2]] = [7, 8]  # two slots committed: their keys and values are stale
+    native(ids, attention, few, cache)
+    assert cache.rows_computed == ids.shape[1] + 3 + 5
+    native(ids, attention, few, cache)  # now fresh: only the asked rows again
+    assert cache.rows_computed == ids.shape[1] + 3 + 5 + 3
+    outside = np.ascontiguousarray(np.broadcast_to([5], (2, 1)))  # not a slot of the cache
+    native(ids, attention, outside, cache)
+    assert cache.full_passes == 2
+
+
 def test_default_denoiser_imports_no_torch_nor_transformers():
     code = ("import sys; from diffill.model.denoiser import load_default; d = load_default(); "
             "assert d.native is not None; "

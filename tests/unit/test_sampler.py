@@ -142,3 +142,36 @@ def test_stutter_holds_back_the_less_confident_of_adjacent_equal_commits():
     # A neighbour that is not committed this step does not hold anything back.
     commit = np.array([[False, True, False, True, True, True]])
     assert not stutter(commit, choice, scores, null).any()
+
+
+def test_a_warm_start_is_the_first_step(denoiser):
+    # The line path's scoring pass over the all-masked canvas seeds the loop: the same fill as
+    # a loop that runs that pass itself, one forward pass fewer.
+    from diffill.infill.line_candidates import masked_prior
+
+    cfg = SamplerConfig(refresh_every=1)  # no cache: both runs compute every step exactly
+    cv, ids, att = canvas_for(denoiser, n=2)
+    cold = denoise(denoiser, ids.copy(), att, cv.slot_positions, cfg)
+    _, warm = masked_prior(denoiser, ids, att, cv.slot_positions, None, cfg.refresh_every)
+    hot = denoise(denoiser, ids.copy(), att, cv.slot_positions, cfg, warm=warm)
+    assert hot.slots == cold.slots
+    assert hot.steps == cold.steps - 1
+
+
+def test_committed_columns_are_not_predicted_again(denoiser):
+    # Without re-masking only open slots need a distribution: each pass asks for those alone.
+    asked: list[int] = []
+    real = denoiser.logits
+
+    def counting(canvas, attention, positions, **kw):
+        asked.append(positions.shape[1])
+        return real(canvas, attention, positions, **kw)
+
+    cv, ids, att = canvas_for(denoiser, slots=8)
+    denoiser.logits = counting
+    try:
+        res = denoise(denoiser, ids, att, cv.slot_positions, SamplerConfig(threshold=1.01, null_tail=False))
+    finally:
+        del denoiser.logits
+    assert asked[0] == 8 and asked == sorted(asked, reverse=True) and len(set(asked)) == len(asked)
+    assert res.committed == 8 and denoiser.ids.mask not in res.slots[0]
