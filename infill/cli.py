@@ -96,8 +96,12 @@ def settings_from(args: argparse.Namespace) -> FillSettings:
                         min_confidence=args.min_confidence, strength=args.strength)
 
 
-def load_engine(args: argparse.Namespace) -> InfillEngine:
-    """The engine for a headless run: the corpus index loaded (or built once, ~1-2 min) first."""
+def load_engine(args: argparse.Namespace, long_lived: bool = False) -> InfillEngine:
+    """The engine for a headless run: the corpus index loaded (or built once, ~1-2 min) first.
+
+    long_lived: many fills follow (eval), so line holes are scored in a second process as in
+    the server; a one-shot fill would spend more starting it than it saves.
+    """
     from .drafts.corpus_index import cache_dir
     from .engine import load_engine as build
 
@@ -106,7 +110,8 @@ def load_engine(args: argparse.Namespace) -> InfillEngine:
         print(f"diffill: building the corpus index (once; cached in {cache_dir()})", file=sys.stderr)
     return build(args.model, args.device, args.dtype,
                  trust_remote_code=getattr(args, "trust_remote_code", False),
-                 quantization=getattr(args, "quantization", None), wait_for_corpus=True)
+                 quantization=getattr(args, "quantization", None), wait_for_corpus=True,
+                 scoring_process=long_lived)
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -366,7 +371,7 @@ def run_eval_bench(args: argparse.Namespace) -> int:
     try:
         tasks, workspace = load_bench(args.bench)
         tasks = pick_tasks(tasks, args.limit, args.sample)
-        engine = load_engine(args)
+        engine = load_engine(args, long_lived=True)
     except (OSError, FetchError) as exc:
         print(f"diffill: cannot prepare the benchmark: {exc}", file=sys.stderr)
         return EXIT_INPUT
@@ -398,7 +403,7 @@ def run_eval(args: argparse.Namespace) -> int:
 
             rows = (r for f in args.workspace for r in read_jsonl_rows(f))
             extra = RepoDrafts(((r["path"], r["text"]) for r in rows), args.skip_similar)
-        engine = load_engine(args)
+        engine = load_engine(args, long_lived=True)
     except (OSError, ValueError, KeyError) as exc:
         print(f"diffill: cannot read tasks or workspace: {exc}", file=sys.stderr)
         return EXIT_INPUT

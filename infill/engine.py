@@ -12,12 +12,13 @@ import hashlib
 import os
 import time
 from collections import OrderedDict
+from concurrent.futures import Future
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from diffill.model.denoiser import Denoiser, Tokens
+from diffill.model.denoiser import Bools, Denoiser, Floats, Tokens
 
 from . import postprocess
 from .api import Cancelled, Candidate, FillRequest, FillResult, SamplerConfig, StopSignal
@@ -30,7 +31,8 @@ from .drafts.scope import scope_drafts
 from .line_candidates import Hole, Pool, masked_prior
 from .ranking import Ranker, default_ranker
 from .requests import hole_plan
-from .sampler import SampleResult, denoise
+from .sampler import SampleResult, WarmStart, denoise
+from .scoring_process import ScoringProcess, request_of
 from .seeding import (
     VERIFY_REMASK_BELOW,
     length_normalized,
@@ -59,6 +61,29 @@ class InfillEngine:
         self.corpus = corpus
         self.ngram = NgramProposer(denoiser.tokenizer, denoiser.ids.eos)
         self.ranker = ranker or default_ranker()
+        # Runs line holes' scoring passes beside the draft proposers (start_scoring_process).
+        self.scorer: ScoringProcess | None = None
+
+    def start_scoring_process(self) -> bool:
+        """Score line holes in a second process from now on (for a long-lived engine).
+
+        Only for the numpy forward of a local checkpoint, on a POSIX machine with a second
+        core, and unless DIFFILL_SCORING_PROCESS=0. Returns whether it runs.
+        """
+        d = self.denoiser
+        path = getattr(d, "path", None)
+        if (self.scorer is not None or getattr(d, "native", None) is None or not isinstance(path, Path)
+                or (os.cpu_count() or 1) < 2 or os.name != "posix"  # the pipe protocol is POSIX's
+                or os.environ.get("DIFFILL_SCORING_PROCESS", "1") == "0"):
+            return self.scorer is not None
+        self.scorer = ScoringProcess(path)
+        return True
+
+    def close(self) -> None:
+        """End the scoring process, if one runs (an engine being replaced)."""
+        if self.scorer is not None:
+            self.scorer.close()
+            self.scorer = None
 
     def plan(self, req: FillRequest) -> HolePlan:
         if req.kind is None and req.end is not None and req.end > req.start:
@@ -204,33 +229,20 @@ class InfillEngine:
         # A draft is the rest of some other line; at the start of a line that holds code the
         # fill is a new line before that code, so it needs the newline the model would write.
         newline = "\n" if hole.at_line_start and hole.rest.strip() else ""
-        if req.draft_policy != "off":
-            prefix, suffix = req.text[: req.start], after
-            if (f := pool.offer(copy_continuation(prefix, suffix) + newline)) is not None:
-                f.copy = True
-            for rank, (draft, chars) in enumerate(buffer_draft_matches(prefix, suffix)):
-                if (f := pool.offer(draft + newline)) is not None:
-                    f.draft_chars, f.draft_rank = max(f.draft_chars, chars), min(f.draft_rank, rank)
-            for rank, draft in enumerate(dict.fromkeys(req.extra_drafts)):
-                if (f := pool.offer(draft + newline)) is not None:
-                    f.workspace, f.workspace_top = True, f.workspace_top or rank == 0
-            for draft, kind in scope_drafts(req.text, req.start, end).items():
-                if (f := pool.offer(draft)) is not None:
-                    f.scope = kind
-            self.ngram.corpus = self.corpus.get() if self.corpus is not None else None
-            proposals = self.ngram.propose(prefix, suffix, NGRAM_PROPOSALS, stop.fired if stop else None)
-            if stop is not None and stop.cancelled():
-                raise Cancelled()
-            for rank, prop in enumerate(proposals):
-                if (f := pool.offer(prop.text + newline)) is not None and f.ngram_rank == 9:
-                    f.ngram, f.ngram_rank, f.ngram_order = prop.logprob, rank, prop.min_order
-        if stop is not None and stop.expired():
-            raise Cancelled()  # out of time before the denoiser ran: give way, show nothing
         cv = build_canvas(d.tokenizer, d.ids, req.text, req.start, end, CanvasPlan(slots, d.max_canvas))
         ids, attention = batch_canvases([cv.ids], d.ids.pad)
         allowed = self.healing.allowed(cv.healed) if cv.healed else None
         sampler = line_sampler(req)
-        prior, warm = masked_prior(d, ids, attention, cv.slot_positions, allowed, sampler.refresh_every)
+        # The scoring pass needs no candidate: in the scoring process it runs while the drafts
+        # and the n-gram are proposed here.
+        scoring = None
+        if self.scorer is not None and req.draft_policy != "off":  # with nothing to overlap, stay here
+            scoring = self.scorer.submit(request_of(d.forbidden, ids, attention, cv.slot_positions, allowed,
+                                                    sampler.refresh_every))
+        self.propose_drafts(req, pool, newline, end, stop)
+        prior, warm = self.scored(scoring, ids, attention, cv.slot_positions, allowed, sampler.refresh_every)
+        if stop is not None and stop.expired():
+            raise Cancelled()  # out of time before the denoiser ran: give way, show nothing
         result = SampleResult(slots=[], logprob=[], steps=1, committed=0, ms=0.0)
         pool.describe(d, prior, cv.healed)
         # The denoiser's own line is rarely right where another source has one (see
@@ -249,6 +261,41 @@ class InfillEngine:
                     fresh.append(text)
             pool.describe(d, prior, cv.healed, only=fresh)
         return pool, result
+
+    def scored(self, scoring: Future[tuple[Floats, WarmStart]] | None, ids: Tokens, attention: Tokens,
+               positions: list[int], allowed: Bools | None, refresh_every: int) -> tuple[Floats, WarmStart]:
+        """The scoring pass: the process's answer, or this thread's when it has none."""
+        if scoring is not None:
+            try:
+                return scoring.result()
+            except RuntimeError:
+                pass  # the process failed or ended: score here, as without it
+        return masked_prior(self.denoiser, ids, attention, positions, allowed, refresh_every)
+
+    def propose_drafts(self, req: FillRequest, pool: Pool, newline: str, end: int,
+                       stop: StopSignal | None) -> None:
+        """Offer every draft source's lines to the pool (none under the "off" policy)."""
+        if req.draft_policy == "off":
+            return
+        prefix, suffix = req.text[: req.start], req.text[end:]
+        if (f := pool.offer(copy_continuation(prefix, suffix) + newline)) is not None:
+            f.copy = True
+        for rank, (draft, chars) in enumerate(buffer_draft_matches(prefix, suffix)):
+            if (f := pool.offer(draft + newline)) is not None:
+                f.draft_chars, f.draft_rank = max(f.draft_chars, chars), min(f.draft_rank, rank)
+        for rank, draft in enumerate(dict.fromkeys(req.extra_drafts)):
+            if (f := pool.offer(draft + newline)) is not None:
+                f.workspace, f.workspace_top = True, f.workspace_top or rank == 0
+        for draft, kind in scope_drafts(req.text, req.start, end).items():
+            if (f := pool.offer(draft)) is not None:
+                f.scope = kind
+        self.ngram.corpus = self.corpus.get() if self.corpus is not None else None
+        proposals = self.ngram.propose(prefix, suffix, NGRAM_PROPOSALS, stop.fired if stop else None)
+        if stop is not None and stop.cancelled():
+            raise Cancelled()
+        for rank, prop in enumerate(proposals):
+            if (f := pool.offer(prop.text + newline)) is not None and f.ngram_rank == 9:
+                f.ngram, f.ngram_rank, f.ngram_order = prop.logprob, rank, prop.min_order
 
     def cache_key(self, req: FillRequest, plan: HolePlan, slots: int, end: int) -> str:
         # The canvas only sees a window of the text, but hashing the window would mean
@@ -465,12 +512,13 @@ def fill_text(engine: InfillEngine, text: str, offset: int, **kwargs: object) ->
 
 def load_engine(model: Path | None, device: str = "auto", dtype: str = "auto", *,
                 trust_remote_code: bool = False, quantization: str | None = None,
-                wait_for_corpus: bool = False) -> InfillEngine:
+                wait_for_corpus: bool = False, scoring_process: bool = False) -> InfillEngine:
     """The engine on a checkpoint (None: the shipped model), as the CLI and the server build it.
 
     The corpus index loads (or is built once) in its own thread; wait_for_corpus waits for it
     (a one-shot CLI fill), else fills use the file and the workspace until it is ready (the
-    server). DIFFILL_CORPUS_INDEX=0 runs without it.
+    server). DIFFILL_CORPUS_INDEX=0 runs without it. scoring_process: a long-lived engine (the
+    server, eval) scores line holes in a second process (`start_scoring_process`).
     """
     from diffill.model.loading import load_denoiser
 
@@ -481,4 +529,7 @@ def load_engine(model: Path | None, device: str = "auto", dtype: str = "auto", *
         corpus = BackgroundIndex(denoiser.tokenizer, denoiser.ids.eos)
         if wait_for_corpus:
             corpus.get(None)
-    return InfillEngine(denoiser, corpus=corpus)
+    engine = InfillEngine(denoiser, corpus=corpus)
+    if scoring_process:
+        engine.start_scoring_process()
+    return engine

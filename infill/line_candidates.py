@@ -22,7 +22,8 @@ from . import postprocess
 from .class_scope import class_attributes, foreign_attributes
 from .py_scopes import names_in_scope, unbound_names
 from .ranking import Features, known_identifiers, unknown_identifiers
-from .sampler import WarmStart, context_cache, forward, log_softmax
+from .sampler import WarmStart, context_cache, forward
+from .scoring_process import prior_from_logits
 from .syntax import StatementChecker, brackets_balanced
 
 NEARBY_LINES = 12  # non-blank lines on each side that a candidate should not merely repeat
@@ -158,8 +159,4 @@ def masked_prior(denoiser: Denoiser, ids: Tokens, attention: Tokens, positions: 
     pos = np.array([positions], dtype=np.int64)
     cache = context_cache(denoiser, refresh_every)
     raw = forward(denoiser, ids[:1], attention[:1], pos, cache)
-    logits = raw[0].astype(np.float32)  # (K, V)
-    logits[:, list(denoiser.forbidden)] = -np.inf
-    if allowed_first is not None:
-        logits[0, ~allowed_first] = -np.inf
-    return log_softmax(logits), WarmStart(raw, cache)
+    return prior_from_logits(raw, denoiser.forbidden, allowed_first), WarmStart(raw, cache)

@@ -97,7 +97,7 @@ class StatsResult:
     engine_ms_p95: float
     steps_mean: float
     tokens_per_forward_mean: float
-    rss_mb: float  # resident memory of the server now
+    rss_mb: float  # resident memory of the server and its scoring process now
     peak_rss_mb: float
     # The workspace draft index (setting workspaceIndex; zeros when it is off).
     index_docs: int = 0  # documents indexed (open documents and workspace files)

@@ -58,7 +58,7 @@ def engine_loader(settings: Settings) -> Loader:
         # and the workspace alone until it is ready.
         return load_engine(path, settings.device, settings.dtype,
                            trust_remote_code=settings.trust_remote_code,
-                           quantization=settings.quantization)
+                           quantization=settings.quantization, scoring_process=True)
 
     return load
 

@@ -26,17 +26,50 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def rss_mb() -> float:
-    """Resident set size now (Linux /proc), else the peak."""
+    """Resident set size now of the server and its child processes (Linux /proc), else the peak."""
     try:
-        with open("/proc/self/statm") as fh:
-            pages = int(fh.read().split()[1])
-        return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+        return statm_mb("self") + sum(statm_mb(str(pid)) for pid in child_pids())
     except (OSError, ValueError, IndexError):
         return peak_rss_mb()
 
 
 def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    """The server's peak plus each child's (an upper bound of their peak together)."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    return own + sum(child_peak_mb(pid) for pid in child_pids())
+
+
+def statm_mb(pid: str) -> float:
+    with open(f"/proc/{pid}/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def child_pids() -> list[int]:
+    """Live child processes of this one (the scoring process), from /proc; [] elsewhere."""
+    me, out = os.getpid(), []
+    for entry in os.scandir("/proc") if os.path.isdir("/proc") else ():
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as fh:
+                stat = fh.read()
+        except OSError:
+            continue  # gone meanwhile
+        fields = stat[stat.rfind(")") + 2 :].split()  # after the command name, which may hold spaces
+        if len(fields) > 1 and fields[1] == str(me):
+            out.append(int(entry.name))
+    return out
+
+
+def child_peak_mb(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0.0
 
 
 class FillStats:

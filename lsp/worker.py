@@ -122,6 +122,12 @@ class EngineWorker:
 
     def _load(self, item: Load) -> None:
         t0 = time.perf_counter()
+        if self.engine is not None:
+            try:
+                self.engine.close()  # its scoring process goes with it
+            except Exception:  # a failed close must not stop the worker
+                log.exception("closing the previous engine failed")
+            self.engine = None
         try:
             self.engine = item.loader()
         except Exception as exc:  # a user problem (path, device): report it, keep serving empty

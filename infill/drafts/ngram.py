@@ -28,6 +28,8 @@ BRANCH = 6  # next tokens tried per hypothesis
 MAX_TOKENS = 24  # a line longer than this is not proposed
 CORPUS_CACHE = 20_000  # corpus distributions kept across requests
 FILE_WEIGHT = 2.0  # a context matched in the file counts this much more than the corpus
+SPLIT_BACK = 400  # characters before the cursor the prefix window's cached head ends, at least
+ENCODED_CACHE = 8  # context windows whose ids are kept
 
 
 @dataclass
@@ -76,6 +78,7 @@ class NgramProposer:
         self.texts: dict[int, str] = {}
         # Typing asks for the same contexts again and again; the corpus index never changes.
         self.remembered: dict[tuple[TokenIndex, tuple[int, ...]], tuple[dict[int, float], int]] = {}
+        self.encoded: dict[str, list[int]] = {}  # the context windows' ids, by text (encode_cached)
 
     def text_of(self, token: int) -> str:
         if token not in self.texts:
@@ -89,12 +92,12 @@ class NgramProposer:
         stop: checked between beam steps; when it returns True the lines finished so far
         are returned (a superseded request wastes no more time here).
         """
-        ids = self.tok.encode(prefix[-CONTEXT_CHARS:]).ids if prefix else []
+        ids = self.encode_prefix(prefix)
         healed = self.text_of(ids[-1]) if ids else ""
         if not prefix.endswith(healed):
             healed = ""  # a token that does not decode to its own text: no healing
         context = ids[:-1] if healed else ids
-        after = self.tok.encode(suffix[:CONTEXT_CHARS]).ids if suffix else []
+        after = self.encode_cached(suffix[:CONTEXT_CHARS])
         local = TokenIndex.build([context, after], self.separator)
         cache: dict[tuple[int, ...], tuple[dict[int, float], int]] = {}
         self.healed = healed
@@ -125,6 +128,36 @@ class NgramProposer:
                 seen.add(h.out)
                 proposals.append(Proposal(h.out, h.logprob, len(h.ids), h.min_order))
         return proposals[:n]
+
+    def encode_prefix(self, prefix: str) -> list[int]:
+        """Token ids of the last CONTEXT_CHARS of prefix (from a line start), mostly from cache.
+
+        Typing changes only the last lines, so the window is encoded in two parts split at a
+        line end a few lines up: the head, unchanged from one keystroke to the next, comes
+        from the cache. The split is exact: the byte-level pre-tokenizer never joins a
+        character that is not whitespace with the newline after it, so the two parts encode
+        to the ids of the whole (tests/unit/test_ngram.py checks).
+        """
+        start = max(0, len(prefix) - CONTEXT_CHARS)
+        if start:
+            start = prefix.find("\n", start) + 1 or len(prefix)
+        split = prefix.rfind("\n", start, max(start, len(prefix) - SPLIT_BACK))
+        while split > start and prefix[split - 1].isspace():
+            split = prefix.rfind("\n", start, split - 1)
+        if split <= start:
+            return self.encode_cached(prefix[start:])
+        return self.encode_cached(prefix[start:split]) + self.tok.encode(prefix[split:]).ids
+
+    def encode_cached(self, text: str) -> list[int]:
+        if not text:
+            return []
+        ids = self.encoded.pop(text, None)
+        if ids is None:
+            ids = self.tok.encode(text).ids
+            if len(self.encoded) >= ENCODED_CACHE:
+                self.encoded.pop(next(iter(self.encoded)))  # oldest first
+        self.encoded[text] = ids  # newest last
+        return ids
 
     def mix(self, local: TokenIndex, context: list[int]) -> tuple[dict[int, float], int]:
         """The cache and corpus distributions mixed by the context length each matched.

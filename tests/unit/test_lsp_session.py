@@ -48,6 +48,10 @@ class FakeEngine:
     confident: set[int]
     denoiser: FakeDenoiser = field(default_factory=FakeDenoiser)
     calls: int = 0
+    closed: bool = False
+
+    def close(self) -> None:
+        self.closed = True
 
     def fill(self, req: FillRequest, stop: StopSignal | None = None) -> FillResult:
         shown = self.calls in self.confident
@@ -88,6 +92,17 @@ def test_settings_are_told_and_only_model_settings_reload():
     assert told.type == types.MessageType.Warning and "candidates must be between 1 and 8" in told.message
     session.configure({"dtype": "fp32"})
     assert len(loads) == 2 and loads[-1].dtype == "fp32"
+
+
+def test_a_reload_closes_the_engine_it_replaces():
+    # The engine owns a scoring process; the one a new model replaces must end it.
+    old = FakeEngine(set())
+    session, _, loads = session_with(old)
+    session.configure({"dtype": "fp32"})
+    deadline = time.monotonic() + 60  # a safety net; the loop ends when the reload closes it
+    while not old.closed and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(loads) == 2 and old.closed
 
 
 def test_code_actions_come_from_the_session():

@@ -51,3 +51,30 @@ def test_corpus_index_supplies_idioms_the_file_lacks(tokenizer, tmp_path, monkey
     assert props and props[0].text == ' == "__main__":'
     again = load_or_build(tokenizer, 4, roots=[root])  # loads the cache
     assert again.tokens.tolist() == index.tokens.tolist()
+
+
+def test_the_context_window_encodes_in_two_parts_as_in_one(tokenizer):
+    # The head of the prefix window comes from a cache while typing; split at a line end, the
+    # ids are exactly those of encoding the window whole, at every cursor.
+    import ast
+    import inspect
+    import random
+
+    from diffill.infill.drafts.ngram import CONTEXT_CHARS
+
+    text = inspect.getsource(ast)  # code with strings, comments, tabs of indentation, blank lines
+    proposer = NgramProposer(tokenizer, separator=4)
+    rng = random.Random(3)
+    for cursor in [rng.randrange(len(text)) for _ in range(150)] + [0, 5, len(text)]:
+        prefix = text[:cursor]
+        start = max(0, len(prefix) - CONTEXT_CHARS)
+        if start:
+            start = prefix.find("\n", start) + 1 or len(prefix)
+        whole = tokenizer.encode(prefix[start:]).ids if prefix[start:] else []
+        assert proposer.encode_prefix(prefix) == whole, cursor
+    # Typing at a cursor: the keystrokes reuse the head the first one encoded.
+    cursor = text.index("\n", len(text) // 2)
+    proposer.encode_prefix(text[:cursor])
+    heads = set(proposer.encoded)
+    proposer.encode_prefix(text[:cursor] + "x")
+    assert set(proposer.encoded) == heads  # no new head was encoded

@@ -1,0 +1,66 @@
+"""The scoring pass in a second process computes what the engine's own thread computes, and an
+engine whose process is gone still fills."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from diffill.infill.api import FillRequest
+from diffill.infill.canvas import CanvasPlan, batch_canvases, build_canvas
+from diffill.infill.engine import InfillEngine
+from diffill.infill.line_candidates import masked_prior
+from diffill.infill.scoring_process import ScoringProcess, request_of
+from diffill.model.modernbert import ContextCache
+
+TEXT = ("class Contact:\n    def __init__(self, name, email):\n        self.name = name\n        \n\n"
+        "    def __repr__(self):\n        return f\"Contact({self.name!r}, {self.email!r})\"\n")
+CURSOR = TEXT.index("\n        \n") + 9
+
+READY_WITHIN_S = 120  # a safety net for a stuck child on a busy machine; the wait ends at ready
+
+
+@pytest.fixture(scope="module")
+def scorer(denoiser):
+    proc = ScoringProcess(denoiser.path)
+    assert proc.usable.wait(READY_WITHIN_S), "the scoring process never loaded the model"
+    yield proc
+    proc.close()
+
+
+def test_the_process_scores_as_this_thread_does(denoiser, scorer):
+    cv = build_canvas(denoiser.tokenizer, denoiser.ids, TEXT, CURSOR, CURSOR, CanvasPlan(32, 128))
+    ids, attention = batch_canvases([cv.ids], denoiser.ids.pad)
+    here, warm_here = masked_prior(denoiser, ids, attention, cv.slot_positions, None, 8)
+    future = scorer.submit(request_of(denoiser.forbidden, ids, attention, cv.slot_positions, None, 8))
+    assert future is not None
+    there, warm_there = future.result()
+    np.testing.assert_allclose(there, here, atol=1e-5)
+    np.testing.assert_allclose(warm_there.logits, warm_here.logits, atol=1e-5)
+    # The step cache stays in the child until the denoising loop asks for it.
+    assert warm_there.cache is None
+    cache = warm_there.step_cache()
+    assert isinstance(cache, ContextCache) and cache.full_passes == 1
+    assert np.array_equal(cache.slots, np.array(cv.slot_positions))
+
+
+def test_an_engine_fills_the_same_with_and_without_the_process(denoiser):
+    req = FillRequest(text=TEXT, start=CURSOR, language="python")
+    alone = InfillEngine(denoiser).fill(req)
+    engine = InfillEngine(denoiser)
+    assert engine.start_scoring_process()
+    assert engine.scorer is not None and engine.scorer.usable.wait(READY_WITHIN_S)
+    try:
+        paired = engine.fill(req)
+        assert [(c.text, c.shown) for c in paired.candidates] == [(c.text, c.shown) for c in alone.candidates]
+        assert paired.candidates[0].confidence == pytest.approx(alone.candidates[0].confidence, abs=1e-4)
+        # The child dies: the next fill scores in this thread instead, and says the same.
+        engine.scorer.proc.kill()
+        engine.scorer.proc.wait()
+        engine.cache.clear()
+        again = engine.fill(req)
+        assert [c.text for c in again.candidates] == [c.text for c in alone.candidates]
+        assert not engine.scorer.ready()
+    finally:
+        engine.close()
+    assert engine.scorer is None
