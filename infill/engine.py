@@ -9,6 +9,7 @@ block), post-process, validate with tree-sitter and rank by (syntax ok, log-prob
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import time
 from collections import OrderedDict
@@ -43,7 +44,10 @@ from .seeding import (
 )
 from .syntax import HoleKind, HolePlan, error_count, syntax_window
 
+SCORING_PROCESS_PATIENCE_S = 10  # a scoring pass takes ~40 ms; this long means the process hung
 NGRAM_PROPOSALS = 6  # lines the n-gram proposer adds to a single-line hole's candidates
+
+log = logging.getLogger(__name__)
 
 __all__ = ["Candidate", "Cancelled", "FillRequest", "FillResult", "InfillEngine", "StopSignal"]
 
@@ -63,6 +67,7 @@ class InfillEngine:
         self.ranker = ranker or default_ranker()
         # Runs line holes' scoring passes beside the draft proposers (start_scoring_process).
         self.scorer: ScoringProcess | None = None
+        self.scoring_patience_s = SCORING_PROCESS_PATIENCE_S
 
     def start_scoring_process(self) -> bool:
         """Score line holes in a second process from now on (for a long-lived engine).
@@ -267,9 +272,13 @@ class InfillEngine:
         """The scoring pass: the process's answer, or this thread's when it has none."""
         if scoring is not None:
             try:
-                return scoring.result()
+                return scoring.result(timeout=self.scoring_patience_s)
             except RuntimeError:
                 pass  # the process failed or ended: score here, as without it
+            except TimeoutError:  # hung (a pass takes ~40 ms): end it, never wait on it again
+                log.warning("the scoring process did not answer in %d s; scoring in-process from now on",
+                            self.scoring_patience_s)
+                self.close()
         return masked_prior(self.denoiser, ids, attention, positions, allowed, refresh_every)
 
     def propose_drafts(self, req: FillRequest, pool: Pool, newline: str, end: int,

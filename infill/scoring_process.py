@@ -153,12 +153,18 @@ class ScoringProcess:
         return payload
 
     def close(self) -> None:
+        """End the child (at once if it hangs) and the request in flight with it."""
         self.broken = True
-        self.to_child.close()  # the child's loop ends at the end of its input
+        try:
+            self.to_child.close()  # the child's loop ends at the end of its input
+        except OSError:
+            pass
         try:
             self.proc.wait(timeout=2)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+            self.proc.wait()
+        self.waiter.shutdown(wait=True)  # a request in flight has met the end of the pipe
         self.from_child.close()
 
 

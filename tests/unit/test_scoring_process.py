@@ -64,3 +64,23 @@ def test_an_engine_fills_the_same_with_and_without_the_process(denoiser):
     finally:
         engine.close()
     assert engine.scorer is None
+
+
+def test_a_hung_process_is_ended_and_the_fill_scores_here(denoiser):
+    import os
+    import signal
+
+    engine = InfillEngine(denoiser)
+    assert engine.start_scoring_process()
+    scorer = engine.scorer
+    assert scorer is not None and scorer.usable.wait(READY_WITHIN_S)
+    engine.scoring_patience_s = 0.5
+    os.kill(scorer.proc.pid, signal.SIGSTOP)  # alive, never answering
+    try:
+        result = engine.fill(FillRequest(text=TEXT, start=CURSOR, language="python"))
+    finally:
+        if scorer.proc.poll() is None:
+            os.kill(scorer.proc.pid, signal.SIGCONT)
+        engine.close()
+    assert result.candidates  # scored in this process instead
+    assert engine.scorer is None and scorer.proc.poll() is not None  # the hung child was ended
