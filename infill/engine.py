@@ -245,9 +245,9 @@ class InfillEngine:
             scoring = self.scorer.submit(request_of(d.forbidden, ids, attention, cv.slot_positions, allowed,
                                                     sampler.refresh_every))
         self.propose_drafts(req, pool, newline, end, stop)
-        prior, warm = self.scored(scoring, ids, attention, cv.slot_positions, allowed, sampler.refresh_every)
         if stop is not None and stop.expired():
             raise Cancelled()  # out of time before the denoiser ran: give way, show nothing
+        prior, warm = self.scored(scoring, ids, attention, cv.slot_positions, allowed, sampler.refresh_every)
         result = SampleResult(slots=[], logprob=[], steps=1, committed=0, ms=0.0)
         pool.describe(d, prior, cv.healed)
         # The denoiser's own line is rarely right where another source has one (see

@@ -255,7 +255,7 @@ def denoise(
                 canvas[flat[:, 0], pos[flat[:, 1]]] = mask_id
                 remasks += len(flat)
                 open_ = canvas[:, pos] == mask_id
-        # A committed slot's log-probability is its latest prediction's.
+        # A committed slot's log-probability: from the last step that predicted its column.
         token_logp[:, cols] = np.where(open_[:, cols], token_logp[:, cols], log_clamped(current_p[:, cols]))
         if not open_.any():
             break
