@@ -247,6 +247,8 @@ class InfillEngine:
         self.propose_drafts(req, pool, newline, end, stop)
         if stop is not None and stop.expired():
             raise Cancelled()  # out of time before the denoiser ran: give way, show nothing
+        if scoring is not None and not scoring.done():
+            hole.prepare()  # while the pass finishes elsewhere; describe needs it anyway
         prior, warm = self.scored(scoring, ids, attention, cv.slot_positions, allowed, sampler.refresh_every)
         result = SampleResult(slots=[], logprob=[], steps=1, committed=0, ms=0.0)
         pool.describe(d, prior, cv.healed)

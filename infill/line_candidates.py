@@ -73,6 +73,15 @@ class Hole:
         """Names bound where the hole stands (None: cannot tell, or not Python)."""
         return names_in_scope(self.text, self.start, self.end) if self.language == "python" else None
 
+    @cached_property
+    def known(self) -> frozenset[str]:
+        """Identifiers the text names outside the hole (read once per hole, not per describe)."""
+        return known_identifiers(self.text[: self.start] + self.text[self.end :])
+
+    def prepare(self) -> None:
+        """Read what describing any candidate needs (a scoring pass elsewhere has time for it)."""
+        _ = self.known, self.statements, self.names_in_scope
+
     @property
     def line_head(self) -> str:
         """The cursor line up to the hole."""
@@ -118,7 +127,7 @@ class Pool:
         candidates to describe, when the others are described already.
         """
         hole = self.hole
-        known = known_identifiers(hole.text[: hole.start] + hole.text[hole.end :])
+        known = hole.known
         for fill, feats in self.items.items():
             if only is not None and fill not in only:
                 continue
