@@ -7,9 +7,11 @@ for the whole pass. A process has its own interpreter, so on a machine with a se
 pass and the proposers overlap for real.
 
 The process loads the same numpy model from the same checkpoint folder and answers one
-request at a time over a pipe: canvas in; raw logits, log-probabilities and the step cache
-it filled (`model.modernbert.ContextCache`) out, about 3.5 MB a request. Until it has
-loaded, and after it fails, requests run in the caller's thread: a fill never waits on it.
+request at a time over a pipe: canvas in, raw logits out (1 MB); the caller turns them into
+log-probabilities. The step cache the pass filled (`model.modernbert.ContextCache`, 1.5 MB)
+stays in the child until a denoising loop asks for it. Until the child has loaded, and
+after it fails or hangs (`InfillEngine.scoring_patience_s`), passes run in the caller's
+thread.
 Long-lived engines use it (the language server, `diffill eval`); a one-shot `diffill fill`
 does not, since starting the process costs more than the pass.
 """

@@ -28,9 +28,10 @@ def percentile(values: list[float], q: float) -> float:
 def rss_mb() -> float:
     """Resident set size now of the server and its child processes (Linux /proc), else the peak."""
     try:
-        return statm_mb("self") + sum(statm_mb(str(pid)) for pid in child_pids())
+        own = statm_mb("self")
     except (OSError, ValueError, IndexError):
         return peak_rss_mb()
+    return own + sum(child_rss_mb(pid) for pid in child_pids())
 
 
 def peak_rss_mb() -> float:
@@ -59,6 +60,13 @@ def child_pids() -> list[int]:
         if len(fields) > 1 and fields[1] == str(me):
             out.append(int(entry.name))
     return out
+
+
+def child_rss_mb(pid: int) -> float:
+    try:
+        return statm_mb(str(pid))
+    except (OSError, ValueError, IndexError):
+        return 0.0  # it ended meanwhile
 
 
 def child_peak_mb(pid: int) -> float:
