@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from diffill.model.denoiser import Bools, Denoiser, Floats, Tokens
+from diffill.model.threads import share_cores
 
 from . import postprocess
 from .api import Cancelled, Candidate, FillRequest, FillResult, SamplerConfig, StopSignal
@@ -73,7 +74,8 @@ class InfillEngine:
         """Score line holes in a second process from now on (for a long-lived engine).
 
         Only for the numpy forward of a local checkpoint, on a POSIX machine with a second
-        core, and unless DIFFILL_SCORING_PROCESS=0. Returns whether it runs.
+        core, and unless DIFFILL_SCORING_PROCESS=0. The two processes split the cores
+        (`share_cores`) unless DIFFILL_THREADS says otherwise. Returns whether it runs.
         """
         d = self.denoiser
         path = getattr(d, "path", None)
@@ -81,7 +83,7 @@ class InfillEngine:
                 or (os.cpu_count() or 1) < 2 or os.name != "posix"  # the pipe protocol is POSIX's
                 or os.environ.get("DIFFILL_SCORING_PROCESS", "1") == "0"):
             return self.scorer is not None
-        self.scorer = ScoringProcess(path)
+        self.scorer = ScoringProcess(path, threads=share_cores(2))  # this process and the child
         return True
 
     def close(self) -> None:

@@ -97,12 +97,14 @@ def main() -> None:
 class ScoringProcess:
     """Runs scoring passes in a child process; `submit` returns a future of (prior, warm start)."""
 
-    def __init__(self, checkpoint: Path) -> None:
+    def __init__(self, checkpoint: Path, threads: int | None = None) -> None:
+        """threads: the child's BLAS threads (DIFFILL_THREADS), None for the inherited setting."""
+        env = {**os.environ, "DIFFILL_THREADS": str(threads)} if threads else None
         # A plain child process (not multiprocessing's spawn, which re-imports the parent's
         # __main__): the server's own Python, this module as its program.
         program = f"from {__name__} import main; main()"  # not -m: its classes would be __main__'s
         self.proc = subprocess.Popen([sys.executable, "-c", program, str(checkpoint)],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.to_child = Connection(os.dup(self.proc.stdin.fileno()), readable=False)
         self.from_child = Connection(os.dup(self.proc.stdout.fileno()), writable=False)

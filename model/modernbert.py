@@ -287,17 +287,24 @@ class ModernBertMaskedLM:
         return {False: np.where(keys, np.float32(0), blocked) if padded else None, True: local}
 
     def attend(self, x: F32, layer: Layer, cos: F32, sin: F32, mask: F32 | None,
-               cached: tuple[F32, F32] | None, at: I64) -> tuple[F32, F32, F32]:
-        """X (B, A, D) -> (B, A, D), and the keys and values (B, H, T, hd) attended to.
+               cached: tuple[F32, F32] | None, at: I64, queries: I64 | None = None) -> tuple[F32, F32, F32]:
+        """X (B, A, D) -> (B, Q, D), and the keys and values (B, H, T, hd) attended to.
 
         cached: the full canvas's keys and values; the A rows at positions `at` are replaced
         with fresh ones (in place) before attending. None: x is the whole canvas.
+        queries: the Q of the A rows whose output is wanted (None: all); every row still
+        gets fresh keys and values.
         """
         b, a, d = x.shape
         heads = self.cfg.num_attention_heads
         qkv = (x.reshape(b * a, d) @ layer.wqkv).reshape(b, a, 3, heads, d // heads)
         qkv = qkv.transpose(2, 0, 3, 1, 4)  # (3, B, H, A, hd)
-        q, k, v = rotate(qkv[0], cos, sin), rotate(qkv[1], cos, sin), qkv[2]
+        k, v = rotate(qkv[1], cos, sin), qkv[2]
+        if queries is None:
+            q = rotate(qkv[0], cos, sin)
+        else:
+            q = rotate(qkv[0][:, :, queries], cos[queries], sin[queries])
+            mask = None if mask is None else mask[:, :, queries]
         if cached is not None:
             keys, values = cached
             keys[:, :, at] = k
@@ -307,8 +314,8 @@ class ModernBertMaskedLM:
         scores = ((q * scale) @ k.swapaxes(-1, -2)).astype(np.float32, copy=False)  # (B, H, A, T)
         if mask is not None:
             scores += mask
-        out = softmax_(scores) @ v  # (B, H, A, hd)
-        return out.transpose(0, 2, 1, 3).reshape(b * a, d) @ layer.wo, k, v
+        out = softmax_(scores) @ v  # (B, H, Q, hd)
+        return out.transpose(0, 2, 1, 3).reshape(-1, d) @ layer.wo, k, v
 
     def __call__(self, canvas: I64, attention: npt.NDArray[Any], positions: I64,
                  cache: ContextCache | None = None) -> F32:
@@ -331,17 +338,25 @@ class ModernBertMaskedLM:
         masks = self.masks(attention, rows)
         if cache is not None and not partial:
             cache.keys, cache.values = [], []
+        # The last layer's output is read at the asked positions only: the other rows need
+        # their keys and values there (attended to, cached), not attention or the MLP.
+        same = bool((positions == wanted).all())
+        last_rows = np.searchsorted(rows, wanted) if same else None  # (K,) indexes into rows
         for i, layer in enumerate(self.layers):
             cos, sin = (table[rows] for table in self.tables[layer.local])
             h = x if layer.attn_norm is None else layer_norm(x, layer.attn_norm, eps)
             cached = (cache.keys[i], cache.values[i]) if partial and cache is not None else None
-            out, k, v = self.attend(h, layer, cos, sin, masks[layer.local], cached, rows)
+            queries = last_rows if i == len(self.layers) - 1 else None
+            out, k, v = self.attend(h, layer, cos, sin, masks[layer.local], cached, rows, queries)
             if cache is not None and not partial:
                 cache.keys.append(np.ascontiguousarray(k))
                 cache.values.append(np.ascontiguousarray(v))
-            x = x + out.reshape(b, a, d)
-            inp, gate = np.split(layer_norm(x, layer.mlp_norm, eps).reshape(b * a, d) @ layer.wi, 2, axis=-1)
-            x = x + ((gelu(inp) * gate) @ layer.mlp_out).reshape(b, a, d)
+            if queries is not None:
+                x = x[:, queries]
+            q = x.shape[1]
+            x = x + out.reshape(b, q, d)
+            inp, gate = np.split(layer_norm(x, layer.mlp_norm, eps).reshape(b * q, d) @ layer.wi, 2, axis=-1)
+            x = x + ((gelu(inp) * gate) @ layer.mlp_out).reshape(b, q, d)
         if cache is not None:
             cache.rows_computed += a
         if partial:
@@ -349,13 +364,12 @@ class ModernBertMaskedLM:
             cache.age += 1
             cache.slot_passes += 1
             cache.canvas[:, rows] = canvas[:, rows]  # these rows' keys and values are fresh now
-            picked = x[:, np.searchsorted(rows, wanted)]  # (B, K, D)
-        else:
-            if cache is not None:
-                cache.canvas, cache.attention, cache.slots = canvas.copy(), attention.copy(), wanted.copy()
-                cache.age = 0
-                cache.full_passes += 1
-            picked = np.take_along_axis(x, positions[:, :, None], axis=1)  # (B, K, D)
+        elif cache is not None:
+            cache.canvas, cache.attention, cache.slots = canvas.copy(), attention.copy(), wanted.copy()
+            cache.age = 0
+            cache.full_passes += 1
+        # (B, K, D): the last layer kept the asked rows only, unless rows ask different positions
+        picked = x if last_rows is not None else np.take_along_axis(x, positions[:, :, None], axis=1)
         k = picked.shape[1]
         picked = layer_norm(picked, self.final_norm, eps).reshape(b * k, d)
         head = layer_norm(gelu(picked @ self.head_dense), self.head_norm, eps)

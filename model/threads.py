@@ -44,3 +44,16 @@ def apply_thread_setting() -> int | None:
         return None
     limit_blas_threads(int(raw))
     return int(raw)
+
+
+def share_cores(processes: int) -> int:
+    """BLAS threads per process when `processes` numpy forwards run at once; applied here.
+
+    DIFFILL_THREADS, when set, wins. Otherwise each process gets its share of the cores: with
+    OpenBLAS's default (every core) in each, two processes on two cores oversubscribe them
+    and every pass waits on the other's threads.
+    """
+    raw = os.environ.get("DIFFILL_THREADS")
+    threads = int(raw) if raw else max(1, (os.cpu_count() or 1) // max(processes, 1))
+    limit_blas_threads(threads)
+    return threads

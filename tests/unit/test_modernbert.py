@@ -130,6 +130,19 @@ def test_a_cached_step_computes_the_asked_slots_and_the_changed_ones():
     assert cache.full_passes == 2
 
 
+def test_rows_asking_different_positions_get_each_rows_own_logits():
+    # The last layer runs only the asked rows when every canvas row asks the same
+    # positions; rows asking different ones (later blocks) take the general path.
+    native = ModernBertMaskedLM.from_folder(DEFAULT_CHECKPOINT)
+    ids, attention, positions = canvas()
+    shifted = positions.copy()
+    shifted[1] -= 1
+    mixed = native(ids, attention, shifted)
+    np.testing.assert_allclose(mixed[0], native(ids, attention, positions)[0], atol=1e-5, rtol=1e-4)
+    same = np.ascontiguousarray(np.broadcast_to(shifted[1], shifted.shape))
+    np.testing.assert_allclose(mixed[1], native(ids, attention, same)[1], atol=1e-5, rtol=1e-4)
+
+
 def test_default_denoiser_imports_no_torch_nor_transformers():
     code = ("import sys; from diffill.model.denoiser import load_default; d = load_default(); "
             "assert d.native is not None; "

@@ -3,6 +3,9 @@ engine whose process is gone still fills."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -84,3 +87,33 @@ def test_a_hung_process_is_ended_and_the_fill_scores_here(denoiser):
         engine.close()
     assert result.candidates  # scored in this process instead
     assert engine.scorer is None and scorer.proc.poll() is not None  # the hung child was ended
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="reads the child's environment in /proc")
+def test_the_process_and_this_one_share_the_cores(denoiser, monkeypatch):
+    # Each process with OpenBLAS's default (every core) would oversubscribe the machine.
+    from diffill.model import threads
+
+    applied: list[int] = []
+    monkeypatch.setattr(threads, "limit_blas_threads", applied.append)
+    monkeypatch.delenv("DIFFILL_THREADS", raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    engine = InfillEngine(denoiser)
+    assert engine.start_scoring_process() and engine.scorer is not None
+    try:
+        environ = Path(f"/proc/{engine.scorer.proc.pid}/environ").read_bytes().split(b"\0")
+        assert b"DIFFILL_THREADS=2" in environ and applied == [2]
+    finally:
+        engine.close()
+
+
+def test_a_thread_setting_of_the_user_wins_over_the_share(monkeypatch):
+    from diffill.model import threads
+
+    applied: list[int] = []
+    monkeypatch.setattr(threads, "limit_blas_threads", applied.append)
+    monkeypatch.setenv("DIFFILL_THREADS", "3")
+    assert threads.share_cores(2) == 3 and applied == [3]
+    monkeypatch.delenv("DIFFILL_THREADS")
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    assert threads.share_cores(2) == 1  # never zero
