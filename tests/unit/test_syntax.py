@@ -13,6 +13,7 @@ from diffill.infill.syntax import (
     plan_hole,
     python_block_fits,
     statement_ok,
+    statement_window,
     syntax_window,
 )
 
@@ -119,3 +120,32 @@ def test_statement_checker_judges_fills_as_statement_ok_does():
         filled = text[:start] + fill + text[start:]
         assert checker.ok(fill) == statement_ok(filled, start, start + len(fill), "python"), fill
     assert checker.ok("else:") is True and checker.ok("b = 2") is False
+
+
+def big_class(methods: int = 400) -> str:
+    method = "    def m{i}(self, x):\n        if x:\n            return self.a + {i}\n        return x\n\n"
+    return "class Big:\n    a = 1\n\n" + "".join(method.format(i=i) for i in range(methods)) + "x = Big()\n"
+
+
+def test_a_hole_in_a_large_class_parses_its_neighbouring_methods_not_the_class():
+    text = big_class()
+    line = text.index("            return self.a + 200\n")
+    start = line + len("            ")
+    end = text.index("\n", start)
+    lo, hi, wrap = statement_window(text, start, end, "python", reach=300)
+    assert wrap and 0 < lo < start < end < hi < len(text) - 1000
+    assert text[lo:].startswith("    def m") and text[hi:].startswith("    def m")
+    assert error_count(wrap + text[lo:hi], "python") == 0
+    # The verdicts are those of parsing the whole file.
+    checker = StatementChecker(text[:start] + text[end:], start, start, "python")
+    assert checker.ok("return x") is True
+    assert checker.ok("return (x") is False
+    assert checker.ok("else:") is False  # opens a block nothing is indented under
+
+
+def test_a_quoted_triple_quote_does_not_turn_the_rest_of_the_file_into_a_string():
+    table = 'FORMATS = {"moin": Row(header="\'\'\'", sep="||")}\n\n'
+    text = table + "".join(f"def f{i}(x):\n    y = x + {i}\n    return y\n\n" for i in range(500))
+    hole = text.index("def f250(") + len("def f250(x):\n    ")
+    lo, hi = syntax_window(text, hole, hole, reach=500)
+    assert hi - lo < 2000 and text[lo:].startswith("def f")
