@@ -21,6 +21,7 @@ SELF_ATTRIBUTE = re.compile(r"(?<![\w.])self\.([A-Za-z_]\w*)")
 CLASS_LINE = re.compile(r"[ \t]*class[ \t]+\w+[ \t]*(?:\(.*\))?[ \t]*:")
 CLASS_LEVEL_NAME = re.compile(r"^[ \t]+([A-Za-z_]\w*)[ \t]*[:=]", re.M)
 METHOD_NAME = re.compile(r"\bdef[ \t]+([A-Za-z_]\w*)")
+ASSIGNED_ATTRIBUTE = re.compile(r"^[ \t]*self\.([A-Za-z_]\w*)[ \t]*(?::[^=\n]*)?=(?!=)")
 SCAN_CHARS = 100_000  # text above the hole searched for the class line
 
 
@@ -65,3 +66,9 @@ def foreign_attributes(candidate: str, known: frozenset[str] | None) -> int:
     if known is None:
         return 0
     return len({name for name in SELF_ATTRIBUTE.findall(candidate) if name not in known})
+
+
+def assigned_attribute(line: str) -> frozenset[str]:
+    """The attribute a `self.x = ...` line assigns (empty for any other line)."""
+    match = ASSIGNED_ATTRIBUTE.match(line)
+    return frozenset({match.group(1)}) if match else frozenset()

@@ -299,9 +299,11 @@ class InfillEngine:
         for rank, draft in enumerate(dict.fromkeys(req.extra_drafts)):
             if (f := pool.offer(draft + newline)) is not None:
                 f.workspace, f.workspace_top = True, f.workspace_top or rank == 0
+        kinds: dict[str, int] = {}
         for draft, kind in scope_drafts(req.text, req.start, end).items():
+            rank = kinds[kind] = kinds.get(kind, -1) + 1
             if (f := pool.offer(draft)) is not None:
-                f.scope = kind
+                f.scope, f.scope_rank = kind, min(f.scope_rank, rank)
         self.ngram.corpus = self.corpus.get() if self.corpus is not None else None
         proposals = self.ngram.propose(prefix, suffix, NGRAM_PROPOSALS, stop.fired if stop else None)
         if stop is not None and stop.cancelled():

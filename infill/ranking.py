@@ -50,6 +50,7 @@ class Features:
     foreign_attributes: int = 0  # `self.x` names the enclosing class never mentions (class_scope)
     tokens: int = 0  # length in denoiser tokens
     scope: str = ""  # the kind of line the names in scope imply (drafts/scope.py), if one
+    scope_rank: int = 9  # 0 = the first line its scope kind proposed; 9 = not a scope draft
     unbound_names: int = 0  # names it uses that nothing in its scope binds (py_scopes.py)
 
     def vector(self) -> list[float]:
@@ -77,6 +78,8 @@ class Features:
             float(self.scope == "init"),
             float(self.scope in ("return", "guard")),
             min(self.unbound_names, 2) / 2,
+            float(self.scope == "else"),
+            float(self.scope_rank == 0),
         ]
 
     def admissible(self) -> bool:
@@ -94,7 +97,7 @@ FEATURE_NAMES = (
     "denoiser", "ngram", "ngram_top", "ngram_any", "ngram_order", "draft_chars", "draft_top",
     "draft_any", "copy", "workspace", "workspace_top", "model", "sources", "syntax_ok",
     "balanced", "unknown_ids", "repeats_nearby", "foreign_attributes", "tokens", "scope_import",
-    "scope_init", "scope_return", "unbound_names",
+    "scope_init", "scope_return", "unbound_names", "scope_else", "scope_first",
 )
 
 

@@ -8,7 +8,9 @@ A 6M-parameter denoiser does not learn the obvious lines a programmer expects fr
 - in `__init__`, `self.email = email` for the parameters not yet used, in signature order,
   in the attribute style the method already uses (`self._size = size`);
 - at the end of a function body, `return NAME` for the local or parameter named last;
-- `if __name__ == "__main__":` at module level above an indented block that ends the file.
+- `if __name__ == "__main__":` at module level above an indented block that ends the file;
+- `else:` where a block must open (the next line is indented deeper) right after the body of
+  an `if`/`elif` at the hole's level.
 
 They are proposals only: the ranker weighs them with every other candidate (a feature says
 the scope proposed them). Read from indentation and patterns, not a parse, because the
@@ -78,7 +80,8 @@ def nonblank(lines: list[str]) -> list[str]:
 def scope_drafts(text: str, start: int, end: int) -> dict[str, str]:
     """Lines the scope implies at a whole-line hole text[start:end], most specific first.
 
-    Each with its kind: "import", "guard", "init" (an `__init__` assignment) or "return".
+    Each with its kind: "import", "guard", "init" (an `__init__` assignment), "return" or
+    "else".
     """
     hole = HoleLine.of(text, start, end)
     if hole is None:
@@ -86,6 +89,7 @@ def scope_drafts(text: str, start: int, end: int) -> dict[str, str]:
     blanked_above, blanked_below = blank_strings(hole.above), blank_strings(hole.below)
     drafts = dict.fromkeys(missing_imports(hole, blanked_above, blanked_below), "import")
     drafts.update(dict.fromkeys(entry_guard(hole, text, blanked_below), "guard"))
+    drafts.update(dict.fromkeys(else_branch(hole, blanked_above, blanked_below), "else"))
     func = enclosing_function(blanked_above, hole.indent)
     if func is not None:
         drafts.update(dict.fromkeys(init_assignments(func, hole, blanked_above, blanked_below), "init"))
@@ -168,3 +172,18 @@ def entry_guard(hole: HoleLine, text: str, below: str) -> list[str]:
         return []  # the file has its guard already
     quote = "'" if text.count("'") > text.count('"') else '"'
     return [f"if __name__ == {quote}__main__{quote}:"]
+
+
+def else_branch(hole: HoleLine, above: str, below: str) -> list[str]:
+    """`else:` where a block must open and the body of an `if`/`elif` at the hole's level ends."""
+    after = nonblank(below.split("\n"))
+    if not after or indentation(after[0]) <= hole.indent:
+        return []  # nothing is indented under the hole: no block opens here
+    for line in reversed(nonblank(above.split("\n"))):
+        depth = indentation(line)
+        if depth > hole.indent:
+            continue  # the body of the block above
+        if depth == hole.indent and re.match(r"[ \t]*(?:if|elif)\b", line):
+            return ["else:"]
+        return []
+    return []

@@ -54,3 +54,19 @@ def test_ranker_prefers_agreeing_syntax_valid_candidates_and_abstains_on_weak_on
                       draft_rank=0, copy=True, sources=3)
     weak = Features(denoiser=-8.0, model=True, sources=1, syntax_ok=False, unknown_ids=3)
     assert ranker.probability(strong) > ranker.show_at > ranker.probability(weak)
+
+
+def test_an_init_draft_defines_the_attribute_it_assigns(denoiser):
+    # `self.height = height` for an unused parameter names an attribute the class never
+    # mentions yet: from the scope's `__init__` drafts that is its definition, not a stray copy.
+    from diffill.infill.line_candidates import Pool
+
+    h = hole("class Box:\n    def __init__(self, width, height):\n        self.width = width\n        |\n\n"
+             "    def area(self):\n        return self.width * 2\n")
+    pool = Pool(h, lambda raw: raw)
+    init, copied = pool.offer("self.height = height"), pool.offer("self.depth = height")
+    assert init is not None and copied is not None
+    init.scope = "init"
+    pool.describe(denoiser, None, "")
+    assert init.foreign_attributes == 0 and init.admissible()
+    assert copied.foreign_attributes == 1 and not copied.admissible()

@@ -107,3 +107,12 @@ def test_script_guard_above_the_files_last_indented_block() -> None:
     assert drafts(code) == ['if __name__ == "__main__":']
     not_the_end = code.replace("\n    sys.exit", "\n    sys.exit(0)\nrun([])\n    x")
     assert drafts(not_the_end) == []
+
+
+def test_else_where_a_block_must_open_after_an_if_chain() -> None:
+    code = (f"def sign(x):\n    if x > 0:\n        return 1\n    elif x < 0:\n        return -1\n    {HOLE}\n"
+            "        return 0\n")
+    assert drafts(code) == ["else:"] and kinds(code) == ["else"]
+    assert drafts(code.replace("        return 0\n", "    return 0\n")) == []  # no block opens
+    loops = code.replace("    if x > 0:", "    for y in x:").replace("    elif x < 0:", "    while x:")
+    assert drafts(loops) == []
