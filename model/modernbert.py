@@ -311,7 +311,7 @@ class ModernBertMaskedLM:
             values[:, :, at] = v
             k, v = keys, values
         scale = np.float32(1 / math.sqrt(d // heads))
-        scores = ((q * scale) @ k.swapaxes(-1, -2)).astype(np.float32, copy=False)  # (B, H, A, T)
+        scores = ((q * scale) @ k.swapaxes(-1, -2)).astype(np.float32, copy=False)  # (B, H, Q, T)
         if mask is not None:
             scores += mask
         out = softmax_(scores) @ v  # (B, H, Q, hd)
