@@ -91,9 +91,11 @@ def download(repo: Repo, sdists: Path) -> Path:
     if not target.is_file():
         sdists.mkdir(parents=True, exist_ok=True)
         # `--no-binary NAME` (not `:all:`) so the build backend pip runs for the metadata may
-        # come as a wheel; from source, setuptools alone takes a minute per package.
-        cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-               "--no-binary", repo.name, "--dest", str(sdists), f"{repo.name}=={repo.version}"]
+        # come as a wheel; from source, setuptools alone takes a minute per package. A pure
+        # Python wheel holds the same source and needs no backend: some projects pin one.
+        kind = ["--only-binary", ":all:"] if repo.filename.endswith(".whl") else ["--no-binary", repo.name]
+        cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", *kind,
+               "--dest", str(sdists), f"{repo.name}=={repo.version}"]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0 or not target.is_file():
             raise FetchError(f"pip download {repo.name}=={repo.version} failed: "
@@ -103,10 +105,10 @@ def download(repo: Repo, sdists: Path) -> Path:
 
 
 def unpack(archive: Path, dest: Path) -> Path:
-    """Unpack a .tar.gz or .zip sdist into dest; return its top folder."""
+    """Unpack a .tar.gz or .zip sdist, or a wheel, into dest; return its top folder."""
     if not dest.is_dir():
         tmp = dest.with_name(dest.name + ".tmp")
-        if archive.name.endswith(".zip"):
+        if archive.name.endswith((".zip", ".whl")):
             with zipfile.ZipFile(archive) as zf:
                 zf.extractall(tmp)
         else:

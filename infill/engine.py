@@ -261,14 +261,8 @@ class InfillEngine:
             result = denoise(d, np.repeat(ids, n, axis=0), np.repeat(attention, n, axis=0), cv.slot_positions,
                              sampler, stop, allowed, warm)
             result.steps += 1  # the scoring pass, which was also the loop's first step
-            fresh = []
-            for slot_ids in result.slots:
-                text = self.decode_slots(slot_ids, cv.healed)
-                if (f := pool.offer(text)) is not None:
-                    f.sources -= f.model  # the same line sampled twice is still one source
-                    f.model = True
-                    fresh.append(text)
-            pool.describe(d, prior, cv.healed, only=fresh)
+            lines = [self.decode_slots(slot_ids, cv.healed) for slot_ids in result.slots]
+            pool.offer_model_lines(lines, d, prior, cv.healed)
         return pool, result
 
     def scored(self, scoring: Future[tuple[Floats, WarmStart]] | None, ids: Tokens, attention: Tokens,

@@ -20,7 +20,7 @@ from diffill.model.denoiser import Bools, Denoiser, Floats, Tokens
 
 from . import postprocess
 from .class_scope import assigned_attribute, class_attributes, foreign_attributes
-from .py_scopes import names_in_scope, unbound_names
+from .py_scopes import fresh_uses, names_in_scope, unbound_names, unused_bindings
 from .ranking import Features, known_identifiers, unknown_identifiers
 from .sampler import WarmStart, context_cache, forward
 from .scoring_process import prior_from_logits
@@ -74,13 +74,18 @@ class Hole:
         return names_in_scope(self.text, self.start, self.end) if self.language == "python" else None
 
     @cached_property
+    def unused(self) -> frozenset[str]:
+        """Names the enclosing function binds and never uses yet (Python; else empty)."""
+        return unused_bindings(self.text, self.start, self.end) if self.language == "python" else frozenset()
+
+    @cached_property
     def known(self) -> frozenset[str]:
         """Identifiers the text names outside the hole (read once per hole, not per describe)."""
         return known_identifiers(self.text[: self.start] + self.text[self.end :])
 
     def prepare(self) -> None:
         """Read what describing any candidate needs (a scoring pass elsewhere has time for it)."""
-        _ = self.known, self.statements, self.names_in_scope
+        _ = self.known, self.statements, self.names_in_scope, self.unused
 
     @property
     def line_head(self) -> str:
@@ -118,6 +123,17 @@ class Pool:
         feats.sources += 1
         return feats
 
+    def offer_model_lines(self, lines: list[str], denoiser: Denoiser, prior: Floats | None,
+                          healed: str) -> None:
+        """Offer the denoiser's own lines and describe those that are new to the pool."""
+        described = set(self.items)
+        for line in lines:
+            if (f := self.offer(line)) is not None:
+                f.sources -= f.model  # the same line sampled twice is still one source
+                f.model = True
+        # By the cleaned text the pool keys them with, which may differ from the decoded one.
+        self.describe(denoiser, prior, healed, only=[fill for fill in self.items if fill not in described])
+
     def describe(self, denoiser: Denoiser, prior: Floats | None, healed: str,
                  only: list[str] | None = None) -> None:
         """Fill in the features every candidate gets: syntax, identifiers, denoiser score.
@@ -144,6 +160,9 @@ class Pool:
                     attributes = attributes | assigned_attribute(fill)
                 feats.foreign_attributes = foreign_attributes(fill, attributes)
             feats.unbound_names = unbound_names(hole.line_head, fill, hole.names_in_scope)
+            # Code reads what it just bound: `return f.read()` under `with open(p) as f:`.
+            feats.fresh_names = fresh_uses(hole.line_head, fill, hole.unused)
+            feats.fresh_available = bool(hole.unused)
             # A line already standing a few lines away is rarely wanted again (a copied
             # `self.size = size` as a getter's body), but `else:` or `pass` may be: learned.
             feats.repeats_nearby = line.split("\n")[0].strip() in hole.nearby

@@ -15,6 +15,7 @@ from __future__ import annotations
 import builtins
 import keyword
 import re
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -31,6 +32,8 @@ STAR_IMPORT = re.compile(r"^[ \t]*from[ \t]+\S+[ \t]+import[ \t]+\*", re.M)
 BUILTIN_WORDS = frozenset(dir(builtins)) | frozenset(keyword.kwlist) | frozenset(keyword.softkwlist)
 MODULE_DUNDERS = frozenset({"__name__", "__file__", "__doc__", "__all__", "__spec__", "__path__",
                             "__package__", "__loader__", "__builtins__", "__annotations__", "__class__"})
+# Names that bind without being meant for use: the throwaway name, a method's receiver.
+UNUSABLE = frozenset({"_", "self", "cls"}) | frozenset(keyword.kwlist)
 SCAN_LINES = 400  # lines above a hole searched for the enclosing def
 # A name in a binding pattern, possessive (`*+`): backtracking into a name that is not
 # followed by `=` made one pass over a large module quadratic in its name lengths.
@@ -200,6 +203,16 @@ def module_text(code: str) -> str:
     return "\n".join(kept)
 
 
+def surroundings(text: str, start: int, end: int) -> tuple[str, str, int]:
+    """The blanked lines above and below the hole's line, and the hole's indentation."""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    above = blank_strings(text[:line_start])
+    below = blank_strings(text[line_end + 1 :]) if line_end >= 0 else ""
+    head = text[line_start:start]
+    return above, below, indentation(head) if head.strip() else len(head.expandtabs(4))
+
+
 def names_in_scope(text: str, start: int, end: int) -> frozenset[str] | None:
     """Names bound where text[start:end] stands; None where that cannot be told.
 
@@ -208,18 +221,13 @@ def names_in_scope(text: str, start: int, end: int) -> frozenset[str] | None:
     import may bind anything, or the line continues brackets opened above (a parameter or
     an argument list, where names are new or the count would mislead).
     """
-    line_start = text.rfind("\n", 0, start) + 1
-    line_end = text.find("\n", end)
-    above = blank_strings(text[:line_start])
-    below = blank_strings(text[line_end + 1 :]) if line_end >= 0 else ""
+    above, below, indent = surroundings(text, start, end)
     if STAR_IMPORT.search(above) or STAR_IMPORT.search(below):
         return None
     previous = next((ln.rstrip() for ln in reversed(above[-2000:].split("\n")) if ln.strip()), "")
     if previous.endswith(("(", "[", "{", ",", "\\")):
         return None
     bound = bound_names(module_text(above + "\n" + below))
-    head = text[line_start:start]
-    indent = indentation(head) if head.strip() else len(head.expandtabs(4))
     while (func := enclosing_function(above, indent)) is not None:
         # Its parameters and locals; not its own name, which a method's body cannot see.
         header = above[func.def_from : func.body_from]
@@ -261,3 +269,29 @@ def unbound_names(line_head: str, candidate: str, in_scope: frozenset[str] | Non
             continue  # a keyword argument's name
         names.add(name)
     return len(names)
+
+
+def unused_bindings(text: str, start: int, end: int) -> frozenset[str]:
+    """Names the function around text[start:end] binds that nothing in it uses yet.
+
+    A parameter, loop variable, `with ... as` target or local named exactly once in the
+    function (its binding): the names a programmer is about to use (`f` under `with open(p)
+    as f:`, `price` in `for price in prices:`). Empty at module level.
+    """
+    above, below, indent = surroundings(text, start, end)
+    func = enclosing_function(above, indent)
+    if func is None:
+        return frozenset()
+    body_above = above[func.body_from :]
+    bound = set(func.params) | names_bound_by(body_above)
+    counts = Counter(IDENTIFIER.findall(
+        above[func.def_from : func.body_from] + "\n" + body_above + "\n" + body_below(below, func.indent)))
+    return frozenset(name for name in bound if counts[name] == 1 and name not in UNUSABLE)
+
+
+def fresh_uses(line_head: str, candidate: str, unused: frozenset[str]) -> int:
+    """How many of the unused names the candidate (after the text before it on its line) reads."""
+    if not unused:
+        return 0
+    line = blank_literals(line_head + candidate)
+    return len({m.group(1) for m in IDENTIFIER.finditer(line, len(line_head))} & unused)

@@ -52,6 +52,8 @@ class Features:
     scope: str = ""  # the kind of line the names in scope imply (drafts/scope.py), if one
     scope_rank: int = 9  # 0 = the first line its scope kind proposed; 9 = not a scope draft
     unbound_names: int = 0  # names it uses that nothing in its scope binds (py_scopes.py)
+    fresh_names: int = 0  # names it reads that its function binds but nothing uses yet
+    fresh_available: bool = False  # the function has such names (whether or not it reads them)
 
     def vector(self) -> list[float]:
         return [
@@ -80,6 +82,8 @@ class Features:
             min(self.unbound_names, 2) / 2,
             float(self.scope == "else"),
             float(self.scope_rank == 0),
+            min(self.fresh_names, 2) / 2,
+            float(self.fresh_available and not self.fresh_names),
         ]
 
     def admissible(self) -> bool:
@@ -97,7 +101,8 @@ FEATURE_NAMES = (
     "denoiser", "ngram", "ngram_top", "ngram_any", "ngram_order", "draft_chars", "draft_top",
     "draft_any", "copy", "workspace", "workspace_top", "model", "sources", "syntax_ok",
     "balanced", "unknown_ids", "repeats_nearby", "foreign_attributes", "tokens", "scope_import",
-    "scope_init", "scope_return", "unbound_names", "scope_else", "scope_first",
+    "scope_init", "scope_return", "unbound_names", "scope_else", "scope_first", "fresh_names",
+    "fresh_missed",
 )
 
 

@@ -6,9 +6,11 @@ import ast
 import hashlib
 import io
 import json
+import re
 import tarfile
 import textwrap
 import tokenize
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -132,12 +134,32 @@ def test_fetch_verifies_sha256_and_unpacks_without_the_network(tmp_path, monkeyp
         fetch(Repo("shop", "1.0", archive.name, "f" * 64, "MIT", ("pkg",)), cache)
 
 
-def test_manifest_holds_permissive_projects_outside_the_corpus():
+def test_manifests_hold_permissive_projects_outside_the_corpus():
     corpus = json.loads((Path(__file__).parents[2] / "model" / "corpus_manifest.json").read_text())
     trained = {p["name"].lower() for p in corpus["packages"]}
-    repos = load_manifest()
-    assert len(repos) >= 4
-    for r in repos:
+    heldout = load_manifest()
+    dev = load_manifest(Path(__file__).parents[2] / "infill" / "dev_repos.json")
+    assert len(heldout) >= 4 and len(dev) >= 12
+    assert not {r.name for r in heldout} & {r.name for r in dev}  # the held-out set stays a test
+    for r in heldout + dev:
         assert r.name.lower() not in trained | {"structlog", "loguru", "tenacity", "arrow"}
-        assert r.license in {"MIT", "BSD-2-Clause", "BSD-3-Clause", "Apache-2.0", "ISC", "PSF-2.0"}
-        assert len(r.sha256) == 64 and r.filename.startswith(r.name) and r.cut
+        # Each part of a dual licence (`MIT OR Apache-2.0`, dateutil's `Apache-2.0 / BSD-3-Clause`).
+        parts = re.split(r" OR | AND | / ", r.license)
+        assert set(parts) <= {"MIT", "BSD-2-Clause", "BSD-3-Clause", "Apache-2.0", "ISC", "PSF-2.0"}
+        assert len(r.sha256) == 64 and r.cut
+        assert r.filename.lower().startswith(r.name.lower().replace("-", "_"))  # python_dotenv-1.2.4
+        assert r.filename.endswith((".tar.gz", ".zip", ".whl"))
+
+
+def test_a_pure_python_wheel_unpacks_as_a_source_tree(tmp_path, monkeypatch):
+    wheel = tmp_path / "cache" / "sdists" / "shop-1.0-py3-none-any.whl"
+    wheel.parent.mkdir(parents=True)
+    with zipfile.ZipFile(wheel, "w") as zf:
+        for path in sorted((FIXTURE / "pkg").rglob("*.py")):
+            zf.write(path, f"pkg/{path.relative_to(FIXTURE / 'pkg').as_posix()}")
+        zf.writestr("shop-1.0.dist-info/METADATA", "Name: shop\n")
+    monkeypatch.setattr(bench_fetch.subprocess, "run", lambda *a, **k: pytest.fail("downloaded again"))
+    repo = Repo("shop", "1.0", wheel.name, hashlib.sha256(wheel.read_bytes()).hexdigest(), "MIT", ("pkg",))
+    root = fetch(repo, tmp_path / "cache")
+    assert [p for p, _ in python_files(root)] == ["pkg/__init__.py", "pkg/core.py"]
+    assert all(is_cut_file(repo, p) for p, _ in python_files(root))

@@ -70,3 +70,22 @@ def test_an_init_draft_defines_the_attribute_it_assigns(denoiser):
     pool.describe(denoiser, None, "")
     assert init.foreign_attributes == 0 and init.admissible()
     assert copied.foreign_attributes == 1 and not copied.admissible()
+
+
+def test_the_denoisers_lines_are_described_under_their_cleaned_text(denoiser):
+    # The pool keys a line by its cleaned text; a decoded line that cleaning changes (here
+    # its indentation, which the user typed already) must still get its features.
+    import numpy as np
+
+    from diffill.infill.line_candidates import Pool
+
+    h = hole("def f(x):\n    y = x + 1\n    |\n")
+    pool = Pool(h, lambda raw: raw.rstrip())
+    pool.offer("return y")
+    pool.describe(denoiser, None, "")
+    prior = np.full((8, denoiser.tokenizer.get_vocab_size()), -3.0, dtype=np.float32)
+    pool.offer_model_lines(["  return x * 2   ", "return y"], denoiser, prior, "")
+    new, old = pool.items["return x * 2"], pool.items["return y"]
+    assert new.model and new.sources == 1 and new.tokens > 0 and new.denoiser == -3.0
+    assert new.fresh_available and new.fresh_names == 0  # `x` is used already; `y` is not
+    assert old.model and old.sources == 2 and old.fresh_names == 1  # two sources proposed it

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from diffill.infill.py_scopes import names_in_scope, unbound_names
+from diffill.infill.py_scopes import fresh_uses, names_in_scope, unbound_names, unused_bindings
 
 HOLE = "<|hole|>"
 
@@ -56,3 +56,30 @@ def test_the_text_before_the_candidate_on_its_line_is_context() -> None:
     assert unbound(code, "missing_attribute") == 0  # an attribute, not a name
     code = f"def f(obj):\n    print(obj, {HOLE}\n"
     assert unbound(code, "sep='')") == 0  # a keyword argument's name
+
+
+def unused(code: str) -> frozenset[str]:
+    start = code.index(HOLE)
+    return unused_bindings(code.replace(HOLE, ""), start, start)
+
+
+def test_names_bound_and_not_yet_used_are_the_fresh_ones() -> None:
+    code = (f"def total(prices, tax):\n    result = 0\n    for price in prices:\n        {HOLE}\n"
+            "    return result * tax\n")
+    assert unused(code) == {"price"}  # prices, result and tax are used elsewhere
+    assert unused(f"def read(path):\n    with open(path) as f:\n        {HOLE}\n") == {"f"}
+    assert unused(f"def add(a, b):\n    {HOLE}\n") == {"a", "b"}
+    # A method's receiver, the throwaway name and keywords are never fresh; module level has none.
+    assert unused(f"class C:\n    def m(self, _):\n        {HOLE}\n") == frozenset()
+    assert unused(f"x = 1\n{HOLE}\n") == frozenset()
+    # A string that spells the name is not a use of it.
+    assert unused(f"def g(name):\n    {HOLE}\n    print('name')\n") == {"name"}
+
+
+def test_a_candidate_counts_the_fresh_names_it_reads() -> None:
+    fresh = frozenset({"f", "price"})
+    assert fresh_uses("        ", "return f.read()", fresh) == 1
+    assert fresh_uses("        ", "result += price * f", fresh) == 2
+    assert fresh_uses("        ", "return 'f'", fresh) == 0  # inside a string
+    assert fresh_uses("        return ", "price.f", fresh) == 1  # `.f` is an attribute, not the name
+    assert fresh_uses("        ", "return f", frozenset()) == 0
