@@ -43,8 +43,11 @@ def is_draft(c: dict) -> bool:
 
 
 def plain(c: dict) -> dict:
-    """The candidate without this session's additions: no scope mark, no unbound-name count."""
-    return {**c, "scope": "", "unbound_names": 0}
+    """The candidate without the later additions: no scope mark, unbound-name or fresh-name count."""
+    return {**c, "scope": "", "unbound_names": 0, **NO_FRESH}
+
+
+NO_FRESH = {"fresh_names": 0, "fresh_available": False}
 
 
 def is_scope_only(c: dict) -> bool:
@@ -57,8 +60,10 @@ VARIANTS: dict[str, Variant] = {
     "drafts + n-gram (file cache + stdlib index), no denoiser score":
         lambda c: without("denoiser", -10.0)(plain(c)) if is_draft(c) or c["ngram_rank"] < 9 else None,
     "drafts + n-gram + denoiser score": lambda c: None if is_scope_only(c) else plain(c),
-    "+ scope drafts (imports, __init__ assignments, returns)": without("unbound_names", 0),
-    "+ the unbound-name rule and feature (the default engine)": lambda c: c,
+    "+ scope drafts (imports, __init__ assignments, returns)":
+        lambda c: {**c, "unbound_names": 0, **NO_FRESH},
+    "+ the unbound-name rule and feature": lambda c: {**c, **NO_FRESH},
+    "+ fresh names: names the function binds and nothing uses yet (the default engine)": lambda c: c,
 }
 
 
