@@ -163,6 +163,9 @@ class Pool:
             # Code reads what it just bound: `return f.read()` under `with open(p) as f:`.
             feats.fresh_names = fresh_uses(hole.line_head, fill, hole.unused)
             feats.fresh_available = bool(hole.unused)
+            # The same for every candidate of a hole: it moves confidence, not the order, so
+            # whole-line holes (right less often) need more to be shown.
+            feats.line_start = hole.at_line_start
             # A line already standing a few lines away is rarely wanted again (a copied
             # `self.size = size` as a getter's body), but `else:` or `pass` may be: learned.
             feats.repeats_nearby = line.split("\n")[0].strip() in hole.nearby

@@ -54,6 +54,7 @@ class Features:
     unbound_names: int = 0  # names it uses that nothing in its scope binds (py_scopes.py)
     fresh_names: int = 0  # names it reads that its function binds but nothing uses yet
     fresh_available: bool = False  # the function has such names (whether or not it reads them)
+    line_start: bool = False  # the hole starts its line (whole lines are right less often)
 
     def vector(self) -> list[float]:
         return [
@@ -84,6 +85,7 @@ class Features:
             float(self.scope_rank == 0),
             min(self.fresh_names, 2) / 2,
             float(self.fresh_available and not self.fresh_names),
+            float(self.line_start),
         ]
 
     def admissible(self) -> bool:
@@ -102,7 +104,7 @@ FEATURE_NAMES = (
     "draft_any", "copy", "workspace", "workspace_top", "model", "sources", "syntax_ok",
     "balanced", "unknown_ids", "repeats_nearby", "foreign_attributes", "tokens", "scope_import",
     "scope_init", "scope_return", "unbound_names", "scope_else", "scope_first", "fresh_names",
-    "fresh_missed",
+    "fresh_missed", "line_start",
 )
 
 

@@ -43,11 +43,11 @@ def is_draft(c: dict) -> bool:
 
 
 def plain(c: dict) -> dict:
-    """The candidate without the later additions: no scope mark, unbound-name or fresh-name count."""
+    """The candidate without the later additions: no scope mark, unbound or fresh names, line start."""
     return {**c, "scope": "", "unbound_names": 0, **NO_FRESH}
 
 
-NO_FRESH = {"fresh_names": 0, "fresh_available": False}
+NO_FRESH = {"fresh_names": 0, "fresh_available": False, "line_start": False}
 
 
 def is_scope_only(c: dict) -> bool:
@@ -63,7 +63,9 @@ VARIANTS: dict[str, Variant] = {
     "+ scope drafts (imports, __init__ assignments, returns)":
         lambda c: {**c, "unbound_names": 0, **NO_FRESH},
     "+ the unbound-name rule and feature": lambda c: {**c, **NO_FRESH},
-    "+ fresh names: names the function binds and nothing uses yet (the default engine)": lambda c: c,
+    "+ fresh names: names the function binds and nothing uses yet":
+        lambda c: {**c, "line_start": False},
+    "+ whether the hole starts its line (the default engine)": lambda c: c,
 }
 
 

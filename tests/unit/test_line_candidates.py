@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 from diffill.infill.line_candidates import Hole
 from diffill.infill.ranking import Features, default_ranker, unknown_identifiers
 from diffill.infill.syntax import brackets_balanced, statement_ok
@@ -89,3 +91,18 @@ def test_the_denoisers_lines_are_described_under_their_cleaned_text(denoiser):
     assert new.model and new.sources == 1 and new.tokens > 0 and new.denoiser == -3.0
     assert new.fresh_available and new.fresh_names == 0  # `x` is used already; `y` is not
     assert old.model and old.sources == 2 and old.fresh_names == 1  # two sources proposed it
+
+
+def test_a_hole_at_the_start_of_its_line_is_marked_for_the_ranker(denoiser):
+    from diffill.infill.line_candidates import Pool
+
+    whole = Pool(hole("def f(x):\n    |\n"), lambda raw: raw)
+    rest = Pool(hole("def f(x):\n    y = |\n"), lambda raw: raw)
+    a, b = whole.offer("return x"), rest.offer("x + 1")
+    assert a is not None and b is not None
+    whole.describe(denoiser, None, "")
+    rest.describe(denoiser, None, "")
+    assert a.line_start and not b.line_start
+    # Whole lines are right less often: the shipped ranker is surer of the same features mid-line.
+    ranker = default_ranker()
+    assert ranker.probability(replace(b, line_start=True)) < ranker.probability(b)
