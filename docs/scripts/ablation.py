@@ -6,7 +6,10 @@ candidate features (a source left out = its candidates removed, a feature left o
 constant), so they differ in nothing else.
 
     python docs/scripts/ablation.py [--dev data/bench/dev_features.jsonl]
-                                    [--test data/bench/repos_features.jsonl]
+                                    [--test data/bench/repos_features.jsonl] [--by-repo]
+
+--by-repo also scores every variant on the development holes, each repository under weights
+fitted on the others (leave-one-repository-out), overall and per hole kind.
 
 Missing feature files are collected first (fit_ranker.collect; ~10 minutes each on two cores).
 """
@@ -21,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from fit_ranker import collect, fit, load, report, threshold_for, top1  # noqa: E402
+from fit_ranker import collect, fit, leave_one_repo_out, load, report, threshold_for, top1  # noqa: E402
 
 Variant = Callable[[dict], dict | None]  # a candidate -> the candidate as the variant sees it
 
@@ -83,6 +86,8 @@ def main() -> None:
     ap.add_argument("--dev", type=Path, default=Path("data/bench/dev_features.jsonl"))
     ap.add_argument("--test", type=Path, default=Path("data/bench/repos_features.jsonl"))
     ap.add_argument("--precision", type=float, default=0.65)  # as fit_ranker.py
+    ap.add_argument("--by-repo", action="store_true",
+                    help="also leave-one-repository-out on the development holes")
     args = ap.parse_args()
     for path, bench in ((args.dev, "dev"), (args.test, "repos")):
         if not path.is_file():
@@ -95,7 +100,14 @@ def main() -> None:
         cut = threshold_for(top1(d, w, b), args.precision)
         if name.startswith("copy floor"):
             cut = 0.0  # the floor shows whatever it copied
-        rows.append({"variant": name, "test": report(top1(t, w, b), cut)})
+        row = {"variant": name, "test": report(top1(t, w, b), cut)}
+        if args.by_repo:
+            held = leave_one_repo_out(d, 1e-4)  # fit's default strength, as above
+            row["dev_by_repo"] = report(held, cut)
+            for kind in ("whole_line", "rest_of_line"):
+                row[f"dev_by_repo_{kind}"] = report([r for r, task in zip(held, d, strict=True)
+                                                     if task["kind"] == kind], cut)
+        rows.append(row)
     print(json.dumps(rows, indent=1))
 
 
