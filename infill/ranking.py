@@ -86,6 +86,7 @@ class Features:
             min(self.fresh_names, 2) / 2,
             float(self.fresh_available and not self.fresh_names),
             float(self.line_start),
+            float(self.scope == "try"),
         ]
 
     def admissible(self) -> bool:
@@ -104,7 +105,7 @@ FEATURE_NAMES = (
     "draft_any", "copy", "workspace", "workspace_top", "model", "sources", "syntax_ok",
     "balanced", "unknown_ids", "repeats_nearby", "foreign_attributes", "tokens", "scope_import",
     "scope_init", "scope_return", "unbound_names", "scope_else", "scope_first", "fresh_names",
-    "fresh_missed", "line_start",
+    "fresh_missed", "line_start", "scope_try",
 )
 
 

@@ -144,6 +144,18 @@ def report(rows: list[tuple[float, bool]], cut: float) -> dict[str, float]:
             "precision": round(sum(shown) / max(len(shown), 1), 4)}
 
 
+def scope_kinds(tasks: list[dict]) -> dict[str, str]:
+    """How often each kind of scope draft was right: "right of proposed"."""
+    counts: dict[str, list[int]] = {}
+    for t in tasks:
+        for c in t["cands"]:
+            if c.get("scope"):
+                pair = counts.setdefault(c["scope"], [0, 0])
+                pair[0] += bool(c["label"])
+                pair[1] += 1
+    return {kind: f"{right} of {proposed}" for kind, (right, proposed) in sorted(counts.items())}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--features", type=Path, default=Path("data/bench/dev_features.jsonl"))
@@ -165,6 +177,7 @@ def main() -> None:
     oracle = sum(any(c["label"] for c in t["cands"]) for t in tasks) / max(len(tasks), 1)
     print(json.dumps({"leave_one_repo_out": report(held, cut), "fitted": report(top1(tasks, w, b), cut),
                       "oracle_exact": round(oracle, 4), "show_at": cut, "l2": l2,
+                      "scope_drafts_right": scope_kinds(tasks),
                       "weights": dict(zip(FEATURE_NAMES, np.round(w, 3).tolist(), strict=True))}, indent=1))
     args.out.write_text(json.dumps({
         "note": f"fitted by docs/scripts/fit_ranker.py on {args.features.name} ({len(tasks)} holes, l2 {l2})",

@@ -10,7 +10,9 @@ A 6M-parameter denoiser does not learn the obvious lines a programmer expects fr
 - at the end of a function body, `return NAME` for the local or parameter named last;
 - `if __name__ == "__main__":` at module level above an indented block that ends the file;
 - `else:` where a block must open (the next line is indented deeper) right after the body of
-  an `if`/`elif` at the hole's level.
+  an `if`/`elif` at the hole's level;
+- `try:` where a block must open and the block under the hole is followed, at the hole's
+  level, by `except` or `finally`.
 
 They are proposals only: the ranker weighs them with every other candidate (a feature says
 the scope proposed them). Read from indentation and patterns, not a parse, because the
@@ -80,8 +82,8 @@ def nonblank(lines: list[str]) -> list[str]:
 def scope_drafts(text: str, start: int, end: int) -> dict[str, str]:
     """Lines the scope implies at a whole-line hole text[start:end], most specific first.
 
-    Each with its kind: "import", "guard", "init" (an `__init__` assignment), "return" or
-    "else".
+    Each with its kind: "import", "guard", "init" (an `__init__` assignment), "return", "else"
+    or "try".
     """
     hole = HoleLine.of(text, start, end)
     if hole is None:
@@ -90,6 +92,7 @@ def scope_drafts(text: str, start: int, end: int) -> dict[str, str]:
     drafts = dict.fromkeys(missing_imports(hole, blanked_above, blanked_below), "import")
     drafts.update(dict.fromkeys(entry_guard(hole, text, blanked_below), "guard"))
     drafts.update(dict.fromkeys(else_branch(hole, blanked_above, blanked_below), "else"))
+    drafts.update(dict.fromkeys(try_block(hole, blanked_below), "try"))
     func = enclosing_function(blanked_above, hole.indent)
     if func is not None:
         drafts.update(dict.fromkeys(init_assignments(func, hole, blanked_above, blanked_below), "init"))
@@ -185,5 +188,20 @@ def else_branch(hole: HoleLine, above: str, below: str) -> list[str]:
             continue  # the body of the block above
         if depth == hole.indent and re.match(r"[ \t]*(?:if|elif)\b", line):
             return ["else:"]
+        return []
+    return []
+
+
+def try_block(hole: HoleLine, below: str) -> list[str]:
+    """`try:` where a block opens under the hole and an `except` or `finally` closes it."""
+    after = nonblank(below.split("\n"))
+    if not after or indentation(after[0]) <= hole.indent:
+        return []  # nothing is indented under the hole: no block opens here
+    for line in after[1:]:
+        depth = indentation(line)
+        if depth > hole.indent:
+            continue  # the block under the hole
+        if depth == hole.indent and re.match(r"[ \t]*(?:except\b|finally[ \t]*:)", line):
+            return ["try:"]
         return []
     return []

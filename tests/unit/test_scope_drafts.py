@@ -116,3 +116,18 @@ def test_else_where_a_block_must_open_after_an_if_chain() -> None:
     assert drafts(code.replace("        return 0\n", "    return 0\n")) == []  # no block opens
     loops = code.replace("    if x > 0:", "    for y in x:").replace("    elif x < 0:", "    while x:")
     assert drafts(loops) == []
+
+
+def test_try_where_a_block_must_open_before_an_except() -> None:
+    code = (f"def load(path):\n    {HOLE}\n        with open(path) as f:\n            return f.read()\n"
+            "    except OSError:\n        return None\n")
+    assert drafts(code) == ["try:"] and kinds(code) == ["try"]
+    assert drafts(code.replace("    except OSError:", "    finally:")) == ["try:"]
+    # No block under the hole, or the block is not closed by except/finally: no try.
+    assert drafts(code.replace("        with open(path) as f:\n            return f.read()\n",
+                               "    x = 1\n")) == []
+    assert drafts(code.replace("    except OSError:\n        return None\n", "    return None\n")) == []
+    # An `except` deeper than the hole belongs to a try inside the block, not to the hole.
+    inner = (f"def f():\n    {HOLE}\n        try:\n            g()\n        except OSError:\n"
+             "            pass\n    return 1\n")
+    assert drafts(inner) == []
