@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -177,31 +178,32 @@ def entry_guard(hole: HoleLine, text: str, below: str) -> list[str]:
     return [f"if __name__ == {quote}__main__{quote}:"]
 
 
+def line_at_level(lines: Iterable[str], indent: int) -> str | None:
+    """The first of lines not indented deeper than indent, if it stands exactly at indent."""
+    for line in lines:
+        depth = indentation(line)
+        if depth <= indent:
+            return line if depth == indent else None
+    return None
+
+
+def opens_block(hole: HoleLine, after: list[str]) -> bool:
+    """Whether the first line after the hole is indented deeper: a block must open at the hole."""
+    return bool(after) and indentation(after[0]) > hole.indent
+
+
 def else_branch(hole: HoleLine, above: str, below: str) -> list[str]:
     """`else:` where a block must open and the body of an `if`/`elif` at the hole's level ends."""
-    after = nonblank(below.split("\n"))
-    if not after or indentation(after[0]) <= hole.indent:
-        return []  # nothing is indented under the hole: no block opens here
-    for line in reversed(nonblank(above.split("\n"))):
-        depth = indentation(line)
-        if depth > hole.indent:
-            continue  # the body of the block above
-        if depth == hole.indent and re.match(r"[ \t]*(?:if|elif)\b", line):
-            return ["else:"]
+    if not opens_block(hole, nonblank(below.split("\n"))):
         return []
-    return []
+    before = line_at_level(reversed(nonblank(above.split("\n"))), hole.indent)  # past the body above
+    return ["else:"] if before is not None and re.match(r"[ \t]*(?:if|elif)\b", before) else []
 
 
 def try_block(hole: HoleLine, below: str) -> list[str]:
     """`try:` where a block opens under the hole and an `except` or `finally` closes it."""
     after = nonblank(below.split("\n"))
-    if not after or indentation(after[0]) <= hole.indent:
-        return []  # nothing is indented under the hole: no block opens here
-    for line in after[1:]:
-        depth = indentation(line)
-        if depth > hole.indent:
-            continue  # the block under the hole
-        if depth == hole.indent and re.match(r"[ \t]*(?:except\b|finally[ \t]*:)", line):
-            return ["try:"]
+    if not opens_block(hole, after):
         return []
-    return []
+    closer = line_at_level(after[1:], hole.indent)  # past the block under the hole
+    return ["try:"] if closer is not None and re.match(r"[ \t]*(?:except\b|finally[ \t]*:)", closer) else []
