@@ -13,7 +13,6 @@ import logging
 import os
 import time
 from collections import OrderedDict
-from concurrent.futures import Future
 from dataclasses import replace
 from pathlib import Path
 
@@ -34,7 +33,7 @@ from .line_candidates import Hole, Pool, masked_prior
 from .ranking import Ranker, default_ranker
 from .requests import hole_plan
 from .sampler import SampleResult, WarmStart, denoise
-from .scoring_process import ScoringProcess, request_of
+from .scoring_process import PendingPass, ScoringProcess, request_of
 from .seeding import (
     VERIFY_REMASK_BELOW,
     length_normalized,
@@ -241,11 +240,16 @@ class InfillEngine:
         allowed = self.healing.allowed(cv.healed) if cv.healed else None
         sampler = line_sampler(req)
         # The scoring pass needs no candidate: in the scoring process it runs while the drafts
-        # and the n-gram are proposed here.
+        # and the n-gram are proposed here, and the hole is read for describing (even with
+        # drafts off, that reading costs about as much as the pass).
         scoring = None
-        if self.scorer is not None and req.draft_policy != "off":  # with nothing to overlap, stay here
-            scoring = self.scorer.submit(request_of(d.forbidden, ids, attention, cv.slot_positions, allowed,
-                                                    sampler.refresh_every))
+        if self.scorer is not None:
+            # With drafts off the denoiser's line is wanted whatever the pass says: the loop
+            # follows the pass there at once.
+            then_loop = (max(1, req.n), sampler, stop) if req.draft_policy == "off" else None
+            wanted = request_of(d.forbidden, ids, attention, cv.slot_positions, allowed,
+                                sampler.refresh_every)
+            scoring = self.scorer.submit(wanted, self.scoring_patience_s, then_loop)
         self.propose_drafts(req, pool, newline, end, stop)
         if stop is not None and stop.expired():
             raise Cancelled()  # out of time before the denoiser ran: give way, show nothing
@@ -258,14 +262,26 @@ class InfillEngine:
         # MODEL_CARD.md), so with drafts on it writes only when no candidate is admissible.
         if req.draft_policy == "off" or not any(f.admissible() for f in pool.items.values()):
             n = max(1, req.n)
-            result = denoise(d, np.repeat(ids, n, axis=0), np.repeat(attention, n, axis=0), cv.slot_positions,
-                             sampler, stop, allowed, warm)
+            result = self.own_lines(ids, attention, cv.slot_positions, sampler, stop, allowed, warm, n)
             result.steps += 1  # the scoring pass, which was also the loop's first step
             lines = [self.decode_slots(slot_ids, cv.healed) for slot_ids in result.slots]
             pool.offer_model_lines(lines, d, prior, cv.healed)
         return pool, result
 
-    def scored(self, scoring: Future[tuple[Floats, WarmStart]] | None, ids: Tokens, attention: Tokens,
+    def own_lines(self, ids: Tokens, attention: Tokens, positions: list[int], sampler: SamplerConfig,
+                  stop: StopSignal | None, allowed: Bools | None, warm: WarmStart, n: int) -> SampleResult:
+        """The denoising loop from the scoring pass: where that pass ran (its cache is there), else here."""
+        if warm.elsewhere is not None:
+            try:
+                return warm.elsewhere(n, sampler, stop, self.scoring_patience_s)
+            except RuntimeError as exc:  # failed, ended or hung: the loop runs here, without the cache
+                log.warning("%s; denoising in-process", exc)
+                if self.scorer is not None and self.scorer.broken:
+                    self.close()
+        return denoise(self.denoiser, np.repeat(ids, n, axis=0), np.repeat(attention, n, axis=0), positions,
+                       sampler, stop, allowed, warm)
+
+    def scored(self, scoring: PendingPass | None, ids: Tokens, attention: Tokens,
                positions: list[int], allowed: Bools | None, refresh_every: int) -> tuple[Floats, WarmStart]:
         """The scoring pass: the process's answer, or this thread's when it has none."""
         if scoring is not None:

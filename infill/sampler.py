@@ -51,16 +51,10 @@ class WarmStart:
     """
 
     logits: Floats  # (1, K, V) raw logits at the slot positions of the starting canvas
-    cache: Any | None  # the context cache that pass filled (None: no cache)
-    fetch_cache: Callable[[], Any] | None = None  # fetches `cache` when it lives elsewhere
-
-    def step_cache(self) -> Any | None:
-        if self.cache is None and self.fetch_cache is not None:
-            try:
-                self.cache = self.fetch_cache()
-            except RuntimeError:
-                return None  # lost with its process: the loop's next pass is a full one
-        return self.cache
+    cache: Any | None  # the context cache that pass filled (None: no cache, or it is elsewhere)
+    # Runs the loop where the pass ran, the cache with it (infill.scoring_process):
+    # (n, sampler, stop, patience in seconds) -> the result.
+    elsewhere: Callable[[int, SamplerConfig, StopSignal | None, float], SampleResult] | None = None
 
 
 def context_cache(denoiser: Denoiser, refresh_every: int) -> Any | None:
@@ -201,7 +195,7 @@ def denoise(
     choice = np.zeros((n, k), dtype=np.int64)  # (N, K) last step's prediction per slot
     choice_p = np.ones((n, k), dtype=np.float32)
     # Fixed tokens' keys and values reused between full passes (model.modernbert.ContextCache).
-    cache = warm.step_cache() if warm is not None else context_cache(denoiser, cfg.refresh_every)
+    cache = warm.cache if warm is not None else context_cache(denoiser, cfg.refresh_every)
     while True:
         if stop is not None and stop.cancelled():
             raise Cancelled()

@@ -1,28 +1,31 @@
-"""A line hole's scoring pass in a second process, beside the draft proposers.
+"""A line hole's scoring pass, and its denoising loop, in a second process.
 
 The scoring pass (the denoiser over the all-masked canvas) needs no candidate, so it can run
-while the drafts and the n-gram are proposed. In a thread that gains nothing: the proposers
-are Python and the forward is some 250 small numpy calls, and the two threads trade the GIL
-for the whole pass. A process has its own interpreter, so on a machine with a second core the
-pass and the proposers overlap for real.
+while the drafts and the n-gram are proposed and the hole is read for describing them. In a
+thread that gains nothing: the proposers are Python and the forward is some 250 small numpy
+calls, and the two threads trade the GIL for the whole pass. A process has its own
+interpreter, so on a machine with a second core the pass and the proposers overlap for real.
 
 The process loads the same numpy model from the same checkpoint folder and answers one
 request at a time over a pipe: canvas in, raw logits out (1 MB); the caller turns them into
-log-probabilities. The step cache the pass filled (`model.modernbert.ContextCache`, 1.5 MB)
-stays in the child until a denoising loop asks for it. Until the child has loaded, and
-after it fails or hangs (`InfillEngine.scoring_patience_s`), passes run in the caller's
-thread.
+log-probabilities. When the denoiser's own line is wanted, the loop continues there from
+that pass (`LoopRequest`): the step cache the pass filled (`model.modernbert.ContextCache`)
+never crosses the pipe, and only the slots come back. The loop keeps the caller's deadline
+(time.monotonic is one clock for both processes) and ends early on a `CANCEL` sent while it
+runs. Until the child has loaded, and after it fails or hangs
+(`InfillEngine.scoring_patience_s`), passes and loops run in the caller's thread.
 Long-lived engines use it (the language server, `diffill eval`); a one-shot `diffill fill`
 does not, since starting the process costs more than the pass.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -32,10 +35,12 @@ import numpy as np
 
 from diffill.model.denoiser import Bools, Floats, Tokens
 
-from .sampler import WarmStart, log_softmax
+from .api import Cancelled, SamplerConfig, StopSignal
+from .sampler import SampleResult, WarmStart, denoise, log_softmax
 
 READY = "ready"
-CACHE = "cache"  # asks for the step cache of the last pass
+CANCEL = "cancel"  # (CANCEL, loop id): ends that loop if it still runs; ignored after it ended
+CANCEL_POLL_S = 0.005  # how often a caller waiting on a loop looks at its cancel flag
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,32 @@ class PriorRequest:
     refresh_every: int
 
 
+@dataclass(frozen=True)
+class LoopRequest:
+    """Denoise the last pass's canvas, its row repeated n times, that pass as the first step."""
+
+    loop_id: int
+    n: int
+    sampler: SamplerConfig
+    deadline: float | None  # time.monotonic() value, as StopSignal.deadline
+
+
+class PipeStop(StopSignal):
+    """The child's stop signal for one loop: the caller's deadline, and its CANCEL on the pipe."""
+
+    def __init__(self, conn: Connection, loop_id: int, deadline: float | None) -> None:
+        super().__init__(deadline=deadline)
+        self.conn = conn
+        self.loop_id = loop_id
+
+    def cancelled(self) -> bool:
+        # Mid-loop the caller sends nothing but cancels: it holds the pipe until the answer.
+        while not self.cancel.is_set() and self.conn.poll():
+            if self.conn.recv() == (CANCEL, self.loop_id):
+                self.cancel.set()
+        return self.cancel.is_set()
+
+
 def prior_from_logits(raw: Floats, forbidden: tuple[int, ...], allowed_first: Bools | None) -> Floats:
     """(K, V) slot log-probabilities from row 0 of raw (1, K, V) logits."""
     logits = raw[0].astype(np.float32)  # a copy: raw stays the loop's first step
@@ -58,31 +89,42 @@ def prior_from_logits(raw: Floats, forbidden: tuple[int, ...], allowed_first: Bo
 
 
 def serve(conn_in: Connection, conn_out: Connection, checkpoint: str) -> None:
-    """The process's loop: load the numpy model, then answer PriorRequests until the pipe closes."""
-    from diffill.model.modernbert import ContextCache, ModernBertMaskedLM
-    from diffill.model.threads import apply_thread_setting
+    """The process's loop: load the numpy model, then answer requests until the pipe closes."""
+    from diffill.model.denoiser import MaskedLMDenoiser
 
-    apply_thread_setting()
     try:
-        model = ModernBertMaskedLM.from_folder(Path(checkpoint))
+        denoiser = MaskedLMDenoiser(Path(checkpoint), forward="native")
     except Exception as exc:  # the parent falls back to its own thread
         conn_out.send(("failed", repr(exc)))
         return
     conn_out.send((READY, None))
-    cache: ContextCache | None = None  # the last pass's, sent only when asked for
+    last: tuple[PriorRequest, Floats, Any] | None = None  # the last pass: request, logits, step cache
     while True:
         try:
-            req: PriorRequest | str = conn_in.recv()
+            req: PriorRequest | LoopRequest | tuple[str, int] = conn_in.recv()
         except (EOFError, OSError):
             return
-        if req == CACHE:
-            conn_out.send(("ok", cache))
-            continue
-        assert isinstance(req, PriorRequest)
         try:
-            cache = ContextCache(req.refresh_every) if req.refresh_every > 1 else None
-            positions = np.array([req.positions], dtype=np.int64)
-            conn_out.send(("ok", model(req.ids, req.attention, positions, cache)))
+            if isinstance(req, PriorRequest):
+                cache = denoiser.context_cache(req.refresh_every)
+                positions = np.array([req.positions], dtype=np.int64)
+                raw = denoiser.logits(req.ids, req.attention, positions, cache)
+                last = (req, raw, cache)
+                conn_out.send(("ok", raw))
+            elif isinstance(req, LoopRequest):
+                if last is None:
+                    raise RuntimeError("no scoring pass to continue")
+                prior_req, raw, cache = last
+                last = None  # the loop edits the cache: one loop per pass
+                stop = PipeStop(conn_in, req.loop_id, req.deadline)
+                n = max(1, req.n)
+                result = denoise(denoiser, np.repeat(prior_req.ids, n, axis=0),
+                                 np.repeat(prior_req.attention, n, axis=0), prior_req.positions, req.sampler,
+                                 stop, prior_req.allowed_first, WarmStart(raw, cache))
+                conn_out.send(("ok", result))
+            # else: a cancel that arrived after its loop had ended
+        except Cancelled:
+            conn_out.send(("cancelled", None))
         except Exception as exc:
             conn_out.send(("error", repr(exc)))
 
@@ -95,7 +137,12 @@ def main() -> None:
 
 
 class ScoringProcess:
-    """Runs scoring passes in a child process; `submit` returns a future of (prior, warm start)."""
+    """Runs scoring passes and their loops in a child process, one request at a time.
+
+    Answers are read in the caller's thread, not a reader thread: the caller spends the pass
+    in Python (proposing drafts, reading the hole), and a reader would wait on the GIL
+    behind it for each chunk of the 1 MB answer, adding milliseconds to every pass.
+    """
 
     def __init__(self, checkpoint: Path, threads: int | None = None) -> None:
         """threads: the child's BLAS threads (DIFFILL_THREADS), None for the inherited setting."""
@@ -112,8 +159,8 @@ class ScoringProcess:
         self.proc.stdout.close()
         self.usable = threading.Event()  # set once the child has loaded the model
         self.broken = False
-        self.lock = threading.Lock()  # one request on the pipe at a time
-        self.waiter = ThreadPoolExecutor(1, "diffill-scoring-pipe")
+        self.unread = 0  # answers the child owes that nobody read yet (a fill cancelled mid-pass)
+        self.loop_ids = itertools.count()
         threading.Thread(target=self.await_ready, name="diffill-scoring-start", daemon=True).start()
 
     def await_ready(self) -> None:
@@ -129,35 +176,91 @@ class ScoringProcess:
     def ready(self) -> bool:
         return self.usable.is_set() and not self.broken and self.proc.poll() is None
 
-    def submit(self, req: PriorRequest) -> Future[tuple[Floats, WarmStart]] | None:
-        """The pass under way in the child; None when the child cannot take it (run it here)."""
+    def submit(self, req: PriorRequest, patience_s: float,
+               then_loop: tuple[int, SamplerConfig, StopSignal | None] | None = None) -> PendingPass | None:
+        """The pass under way in the child; None when the child cannot take it (run it here).
+
+        then_loop: (n, sampler, stop) of a loop wanted whatever the pass says (the denoiser's
+        own line with drafts off): the child runs it straight after the pass, while this
+        process reads the pass's answer; `WarmStart.elsewhere` then waits for its result.
+        """
         if not self.ready():
             return None
-        return self.waiter.submit(self.exchange, req)
+        try:
+            while self.unread:  # an abandoned fill's answers: they would be read as this one's
+                try:
+                    self.answer(patience_s)
+                except Cancelled:
+                    pass
+            self.send(req)
+            self.unread += 1
+            loop_id = self.start_loop(*then_loop) if then_loop is not None else None
+        except (RuntimeError, TimeoutError):
+            return None
+        return PendingPass(self, req, loop_id)
 
-    def exchange(self, req: PriorRequest) -> tuple[Floats, WarmStart]:
-        raw = self.ask(req)
-        # The step cache (1.5 MB) crosses the pipe only if the loop runs (RemoteCache).
-        return prior_from_logits(raw, req.forbidden, req.allowed_first), WarmStart(raw, None, self.cache)
+    def run_loop(self, n: int, sampler: SamplerConfig, stop: StopSignal | None,
+                 patience_s: float) -> SampleResult:
+        """The denoising loop from the last pass, run in the child (see `await_loop`)."""
+        return self.await_loop(self.start_loop(n, sampler, stop), stop, patience_s)
 
-    def cache(self) -> Any:
-        """The step cache the child filled in its last pass (None when it kept none)."""
-        return self.ask(CACHE)
+    def start_loop(self, n: int, sampler: SamplerConfig, stop: StopSignal | None) -> int:
+        loop_id = next(self.loop_ids)
+        self.send(LoopRequest(loop_id, n, sampler, stop.deadline if stop is not None else None))
+        self.unread += 1
+        return loop_id
 
-    def ask(self, message: PriorRequest | str) -> Any:
-        with self.lock:
-            try:
-                self.to_child.send(message)
-                status, payload = self.from_child.recv()
-            except (EOFError, OSError) as exc:
-                self.broken = True
-                raise RuntimeError("the scoring process ended") from exc
+    def await_loop(self, loop_id: int, stop: StopSignal | None, patience_s: float) -> SampleResult:
+        """The loop's result.
+
+        Raises Cancelled when stop's cancel fires (the child is told and stops between steps),
+        RuntimeError when the child fails, ends, or answers nothing within patience_s (it is
+        then ended: a hung child must not hold the next request).
+        """
+        told, give_up = False, time.monotonic() + patience_s
+        while not self.waiting(CANCEL_POLL_S):
+            if not told and stop is not None and stop.cancelled():
+                told = True
+                self.send((CANCEL, loop_id))
+            if time.monotonic() > give_up:
+                self.close()
+                raise RuntimeError("the scoring process did not finish its loop")
+        result: SampleResult = self.answer(0)
+        return result
+
+    def waiting(self, timeout: float) -> bool:
+        """Whether an answer (or the end of the pipe) is there to read within timeout."""
+        try:
+            return self.from_child.poll(timeout)
+        except (OSError, ValueError):  # closed
+            return True
+
+    def answer(self, timeout: float) -> Any:
+        """The next answer's payload; raises TimeoutError (the child is ended) or RuntimeError."""
+        if not self.waiting(timeout):
+            self.close()
+            raise TimeoutError("the scoring process did not answer")
+        try:
+            status, payload = self.from_child.recv()
+        except (EOFError, OSError, ValueError) as exc:
+            self.broken = True
+            raise RuntimeError("the scoring process ended") from exc
+        self.unread -= 1
+        if status == "cancelled":
+            raise Cancelled()
         if status != "ok":
             raise RuntimeError(f"the scoring process failed: {payload}")
         return payload
 
+    def send(self, message: object) -> None:
+        try:
+            self.to_child.send(message)
+        except (OSError, ValueError) as exc:
+            self.broken = True
+            raise RuntimeError("the scoring process ended") from exc
+
     def close(self) -> None:
-        """End the child (at once if it hangs) and the request in flight with it."""
+        """End the child (at once if it hangs)."""
         self.broken = True
         try:
             self.to_child.close()  # the child's loop ends at the end of its input
@@ -168,8 +271,32 @@ class ScoringProcess:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
-        self.waiter.shutdown(wait=True)  # a request in flight has met the end of the pipe
         self.from_child.close()
+
+
+class PendingPass:
+    """A scoring pass sent to the child; `result` reads its answer (in the caller's thread)."""
+
+    def __init__(self, proc: ScoringProcess, req: PriorRequest, loop_id: int | None) -> None:
+        self.proc = proc
+        self.req = req
+        self.loop_id = loop_id  # the loop sent after the pass, if one was
+
+    def done(self) -> bool:
+        return self.proc.waiting(0)
+
+    def result(self, timeout: float) -> tuple[Floats, WarmStart]:
+        """(prior, warm start); TimeoutError when the child hangs, RuntimeError when it failed."""
+        raw = self.proc.answer(timeout)
+        req = self.req
+        # The step cache stays in the child, where a loop from this pass runs.
+        return prior_from_logits(raw, req.forbidden, req.allowed_first), WarmStart(raw, None, self.loop)
+
+    def loop(self, n: int, sampler: SamplerConfig, stop: StopSignal | None,
+             patience_s: float) -> SampleResult:
+        if self.loop_id is None:
+            return self.proc.run_loop(n, sampler, stop, patience_s)
+        return self.proc.await_loop(self.loop_id, stop, patience_s)  # sent with the pass: its own n
 
 
 def request_of(forbidden: tuple[int, ...], ids: Tokens, attention: Tokens, positions: list[int],

@@ -4,17 +4,19 @@ engine whose process is gone still fills."""
 from __future__ import annotations
 
 import os
+import signal
+import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from diffill.infill.api import FillRequest
+from diffill.infill.api import Cancelled, FillRequest, SamplerConfig, StopSignal
 from diffill.infill.canvas import CanvasPlan, batch_canvases, build_canvas
 from diffill.infill.engine import InfillEngine
 from diffill.infill.line_candidates import masked_prior
-from diffill.infill.scoring_process import ScoringProcess, request_of
-from diffill.model.modernbert import ContextCache
+from diffill.infill.sampler import denoise
+from diffill.infill.scoring_process import CANCEL, ScoringProcess, request_of
 
 TEXT = ("class Contact:\n    def __init__(self, name, email):\n        self.name = name\n        \n\n"
         "    def __repr__(self):\n        return f\"Contact({self.name!r}, {self.email!r})\"\n")
@@ -31,20 +33,79 @@ def scorer(denoiser):
     proc.close()
 
 
-def test_the_process_scores_as_this_thread_does(denoiser, scorer):
+def canvas_of(denoiser):
     cv = build_canvas(denoiser.tokenizer, denoiser.ids, TEXT, CURSOR, CURSOR, CanvasPlan(32, 128))
     ids, attention = batch_canvases([cv.ids], denoiser.ids.pad)
-    here, warm_here = masked_prior(denoiser, ids, attention, cv.slot_positions, None, 8)
-    future = scorer.submit(request_of(denoiser.forbidden, ids, attention, cv.slot_positions, None, 8))
+    return ids, attention, cv.slot_positions
+
+
+def test_the_process_scores_and_denoises_as_this_thread_does(denoiser, scorer):
+    ids, attention, positions = canvas_of(denoiser)
+    here, warm_here = masked_prior(denoiser, ids, attention, positions, None, 8)
+    future = scorer.submit(request_of(denoiser.forbidden, ids, attention, positions, None, 8), READY_WITHIN_S)
     assert future is not None
-    there, warm_there = future.result()
+    there, warm_there = future.result(READY_WITHIN_S)
     np.testing.assert_allclose(there, here, atol=1e-5)
     np.testing.assert_allclose(warm_there.logits, warm_here.logits, atol=1e-5)
-    # The step cache stays in the child until the denoising loop asks for it.
-    assert warm_there.cache is None
-    cache = warm_there.step_cache()
-    assert isinstance(cache, ContextCache) and cache.full_passes == 1
-    assert np.array_equal(cache.slots, np.array(cv.slot_positions))
+    # The step cache stays in the child, and the loop from that pass runs there.
+    assert warm_there.cache is None and warm_there.elsewhere is not None
+    sampler = SamplerConfig()
+    local = denoise(denoiser, np.repeat(ids, 2, axis=0), np.repeat(attention, 2, axis=0), positions, sampler,
+                    None, None, warm_here)
+    remote = warm_there.elsewhere(2, sampler, None, READY_WITHIN_S)
+    assert remote.slots == local.slots and remote.steps == local.steps
+    np.testing.assert_allclose(remote.logprob, local.logprob, atol=1e-4)
+    # One loop per pass: the cache was spent.
+    with pytest.raises(RuntimeError, match="no scoring pass"):
+        warm_there.elsewhere(1, sampler, None, READY_WITHIN_S)
+
+
+def test_a_cancel_ends_the_loop_in_the_process_and_it_serves_on(denoiser, scorer, monkeypatch):
+    ids, attention, positions = canvas_of(denoiser)
+    future = scorer.submit(request_of(denoiser.forbidden, ids, attention, positions, None, 8), READY_WITHIN_S)
+    assert future is not None
+    _, warm = future.result(READY_WITHIN_S)
+    assert warm.elsewhere is not None
+    # Both the loop request and the cancel wait in the pipe of a stopped child: the loop
+    # sees the cancel before its first step, however busy the machine.
+    sent: list[object] = []
+    cancel_sent = threading.Event()
+    send = scorer.send
+
+    def recording(message):
+        send(message)
+        sent.append(message)
+        if isinstance(message, tuple) and message[0] == CANCEL:
+            cancel_sent.set()
+
+    monkeypatch.setattr(scorer, "send", recording)
+    stop = StopSignal()
+    stop.cancel.set()
+    outcome: list[object] = []
+    os.kill(scorer.proc.pid, signal.SIGSTOP)
+    try:
+        loop = warm.elsewhere
+        worker = threading.Thread(target=lambda: outcome.append(catch(loop, 1, SamplerConfig(), stop)))
+        worker.start()
+        assert cancel_sent.wait(READY_WITHIN_S)
+    finally:
+        os.kill(scorer.proc.pid, signal.SIGCONT)
+    worker.join(READY_WITHIN_S)
+    assert outcome and isinstance(outcome[0], Cancelled)
+    # A late cancel of an ended loop does not touch the next one.
+    scorer.send((CANCEL, 10_000))
+    again = scorer.submit(request_of(denoiser.forbidden, ids, attention, positions, None, 8), READY_WITHIN_S)
+    assert again is not None
+    _, warm = again.result(READY_WITHIN_S)
+    assert warm.elsewhere is not None
+    assert warm.elsewhere(1, SamplerConfig(), None, READY_WITHIN_S).slots
+
+
+def catch(fn, *args):
+    try:
+        return fn(*args, READY_WITHIN_S)
+    except Exception as exc:
+        return exc
 
 
 def test_an_engine_fills_the_same_with_and_without_the_process(denoiser):
@@ -117,3 +178,53 @@ def test_a_thread_setting_of_the_user_wins_over_the_share(monkeypatch):
     monkeypatch.delenv("DIFFILL_THREADS")
     monkeypatch.setattr(os, "cpu_count", lambda: 1)
     assert threads.share_cores(2) == 1  # never zero
+
+
+def test_a_loop_that_hangs_in_the_process_is_ended_and_runs_here(denoiser, monkeypatch):
+    req = FillRequest(text=TEXT, start=CURSOR, language="python", draft_policy="off")
+    alone = InfillEngine(denoiser).fill(req)
+    engine = InfillEngine(denoiser)
+    assert engine.start_scoring_process()
+    scorer = engine.scorer
+    assert scorer is not None and scorer.usable.wait(READY_WITHIN_S)
+    engine.scoring_patience_s = 0.5
+    submit, start_loop = scorer.submit, scorer.start_loop
+    hung: list[int] = []
+
+    def pass_alone(req, patience_s, then_loop=None):
+        return submit(req, patience_s)  # the loop is asked for once the pass has answered
+
+    def hang_then_start(*args):
+        os.kill(scorer.proc.pid, signal.SIGSTOP)  # the pass answered; the loop never will
+        hung.append(scorer.proc.pid)
+        return start_loop(*args)
+
+    monkeypatch.setattr(scorer, "submit", pass_alone)
+    monkeypatch.setattr(scorer, "start_loop", hang_then_start)
+    try:
+        result = engine.fill(req)
+        closed_by_the_fill = engine.scorer is None
+    finally:
+        if scorer.proc.poll() is None:
+            os.kill(scorer.proc.pid, signal.SIGCONT)
+        engine.close()
+    # The loop ran here from the pass's logits, without the cache: the same line.
+    assert hung and closed_by_the_fill and scorer.proc.poll() is not None
+    assert [c.text for c in result.candidates] == [c.text for c in alone.candidates]
+
+
+def test_an_answer_nobody_read_is_not_taken_for_the_next_one(denoiser, scorer):
+    # A fill cancelled while its pass ran leaves that pass's answer in the pipe.
+    ids, attention, positions = canvas_of(denoiser)
+    first = request_of(denoiser.forbidden, ids, attention, positions, None, 8)
+    abandoned = scorer.submit(first, READY_WITHIN_S)
+    assert abandoned is not None
+    other = TEXT.replace("email", "phone")
+    cv = build_canvas(denoiser.tokenizer, denoiser.ids, other, CURSOR, CURSOR, CanvasPlan(32, 128))
+    ids2, attention2 = batch_canvases([cv.ids], denoiser.ids.pad)
+    here, _ = masked_prior(denoiser, ids2, attention2, cv.slot_positions, None, 8)
+    pending = scorer.submit(request_of(denoiser.forbidden, ids2, attention2, cv.slot_positions, None, 8),
+                            READY_WITHIN_S)
+    assert pending is not None
+    there, _ = pending.result(READY_WITHIN_S)
+    np.testing.assert_allclose(there, here, atol=1e-5)
