@@ -22,6 +22,7 @@ from . import postprocess
 from .class_scope import assigned_attribute, class_attributes, foreign_attributes
 from .py_scopes import fresh_uses, names_in_scope, unbound_names, unused_bindings
 from .ranking import Features, known_identifiers, unknown_identifiers
+from .redundant_lines import assigns_itself, redefines
 from .sampler import WarmStart, context_cache, forward
 from .scoring_process import prior_from_logits
 from .syntax import StatementChecker, brackets_balanced
@@ -160,6 +161,9 @@ class Pool:
                     attributes = attributes | assigned_attribute(fill)
                 feats.foreign_attributes = foreign_attributes(fill, attributes)
             feats.unbound_names = unbound_names(hole.line_head, fill, hole.names_in_scope)
+            if hole.language == "python":
+                feats.redefines = redefines(hole.text, hole.start, hole.end, fill)
+                feats.assigns_itself = assigns_itself(hole.line_head, fill)
             # Code reads what it just bound: `return f.read()` under `with open(p) as f:`.
             feats.fresh_names = fresh_uses(hole.line_head, fill, hole.unused)
             feats.fresh_available = bool(hole.unused)

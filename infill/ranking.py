@@ -55,6 +55,8 @@ class Features:
     fresh_names: int = 0  # names it reads that its function binds but nothing uses yet
     fresh_available: bool = False  # the function has such names (whether or not it reads them)
     line_start: bool = False  # the hole starts its line (whole lines are right less often)
+    redefines: bool = False  # a def/class of a name its block defines already (redundant_lines)
+    assigns_itself: bool = False  # `x = x`
 
     def vector(self) -> list[float]:
         return [
@@ -95,9 +97,11 @@ class Features:
         Its statement parses; it names no `self.` attribute its class never mentions (right
         in 1 of 178 such candidates on the development and held-out repositories); it uses
         no name its scope never binds (right in none of 380 right answers there, against
-        one candidate in five flagged).
+        one candidate in five flagged); it adds something (infill.redundant_lines: none of
+        330 redefinitions there was right).
         """
-        return self.syntax_ok and not self.foreign_attributes and not self.unbound_names
+        return (self.syntax_ok and not self.foreign_attributes and not self.unbound_names
+                and not self.redefines and not self.assigns_itself)
 
 
 FEATURE_NAMES = (

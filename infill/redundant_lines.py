@@ -1,0 +1,78 @@
+"""Candidate lines that cannot be what the programmer is writing: they add nothing.
+
+- A `def` or `class` of a name its block already defines (a copied `def __repr__(self):`
+  in a class that has one): on the development and held-out repositories none of 330 such
+  candidates was right. Decorated definitions are left alone: `@overload` stubs, a
+  property's `@x.setter`, `@f.register` define one name several times on purpose.
+- An assignment of a name to itself (`index = index`).
+
+Read from indentation, strings and comments blanked (py_scopes.surroundings), like the other
+scope readers: the buffer is usually mid-edit.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from .py_scopes import indentation, surroundings
+
+DEFINITION = re.compile(r"[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+([A-Za-z_]\w*)")
+SELF_ASSIGNMENT = re.compile(r"[ \t]*([A-Za-z_][\w.]*)[ \t]*=[ \t]*\1[ \t]*(?:#.*)?")
+
+
+def redefines(text: str, start: int, end: int, candidate: str) -> bool:
+    """Whether the candidate's line defines a name that its block defines elsewhere, undecorated."""
+    line_start = text.rfind("\n", 0, start) + 1
+    line = (text[line_start:start] + candidate).split("\n")[0]
+    match = DEFINITION.match(line)
+    if match is None:
+        return False
+    above, below, _ = surroundings(text, start, end)
+    above_lines = above.split("\n")[:-1]  # `above` ends with the newline before the hole's line
+    if decorated(above_lines):
+        return False
+    level = indentation(line)
+    name = match.group(1)
+    return (defined_in_block(reversed(above_lines), name, level, above_lines)
+            or defined_in_block(below.split("\n"), name, level, None))
+
+
+def decorated(lines_above: list[str]) -> bool:
+    """Whether the last non-blank line of lines_above is a decorator."""
+    for line in reversed(lines_above):
+        if line.strip():
+            return line.lstrip().startswith("@")
+    return False
+
+
+def defined_in_block(lines: Iterable[str], name: str, level: int, above: list[str] | None) -> bool:
+    """Whether an undecorated definition of name stands at `level` before the block ends.
+
+    lines run away from the hole (upwards when above is the list they come from, which the
+    decorator check reads; downwards otherwise, where a definition's decorators come first).
+    """
+    decorator_seen = False
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        indent = indentation(line)
+        if indent < level:
+            return False  # out of the block the hole is in
+        if indent > level:
+            continue
+        if line.lstrip().startswith("@"):
+            decorator_seen = True
+            continue
+        match = DEFINITION.match(line)
+        if match is not None and match.group(1) == name:
+            if above is not None:
+                return not decorated(above[: len(above) - 1 - i])
+            return not decorator_seen
+        decorator_seen = False
+    return False
+
+
+def assigns_itself(line_head: str, candidate: str) -> bool:
+    """Whether the candidate's line assigns a name to itself (`x = x`)."""
+    return SELF_ASSIGNMENT.fullmatch((line_head + candidate).split("\n")[0].rstrip()) is not None

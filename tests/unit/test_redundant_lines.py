@@ -1,0 +1,99 @@
+"""Lines that add nothing: a definition its block already has, a name assigned to itself."""
+
+from __future__ import annotations
+
+from diffill.infill.api import FillRequest
+from diffill.infill.engine import InfillEngine
+from diffill.infill.ranking import FEATURE_NAMES, Ranker
+from diffill.infill.redundant_lines import assigns_itself, redefines
+
+HOLE = "<|hole|>"
+
+CLASS = '''class Box:
+    """A box; def __len__(self): in a docstring is not a definition."""
+
+    def __init__(self, size):
+        self.size = size
+
+    def __repr__(self):
+        return "Box(%d)" % self.size
+
+    {hole}
+
+    @property
+    def width(self):
+        return self.size
+
+    @width.setter
+    def width(self, value):
+        self.size = value
+
+
+def __repr__():
+    return "module"
+'''
+
+
+def flagged(code: str, candidate: str) -> bool:
+    start = code.index(HOLE)
+    return redefines(code.replace(HOLE, ""), start, start, candidate)
+
+
+def test_a_method_the_class_has_is_a_redefinition() -> None:
+    code = CLASS.format(hole=HOLE)
+    assert flagged(code, "def __repr__(self):")
+    assert flagged(code, "async def __init__(self, size):")
+    assert not flagged(code, "def __len__(self):")  # named only in a docstring
+    assert not flagged(code, "def area(self):")
+    assert not flagged(code, "return self.size")
+
+
+def test_the_block_is_the_scope() -> None:
+    # The module-level __repr__ is in another block; so is a method of another class.
+    code = "class A:\n    def run(self):\n        pass\n\n\nclass B:\n    " + HOLE + "\n"
+    assert not flagged(code, "def run(self):")
+    module = CLASS.format(hole="pass").replace('def __repr__():\n    return "module"\n', HOLE + "\n")
+    assert flagged(module, "class Box:")
+    assert not flagged(module, "def __repr__(self):")  # the class's method, not the module's
+
+
+def test_decorated_definitions_may_share_a_name() -> None:
+    # A property's setter, overload stubs: one name defined on purpose several times.
+    code = CLASS.format(hole=HOLE)
+    assert not flagged(code, "def width(self):")  # the existing ones are decorated
+    setter = CLASS.format(hole="@width.deleter\n    " + HOLE)
+    assert not flagged(setter, "def __repr__(self):")  # the hole's own decorator decides
+    overloads = ("from typing import overload\n\n\n@overload\ndef f(x: int) -> int: ...\n"
+                 "@overload\ndef f(x: str) -> str: ...\n" + HOLE + "\n")
+    assert not flagged(overloads, "def f(x):")
+
+
+def test_a_definition_typed_mid_line_is_read_with_its_head() -> None:
+    code = CLASS.format(hole="def " + HOLE)
+    assert flagged(code, "__repr__(self):")
+    assert not flagged(code, "__str__(self):")
+
+
+def test_a_name_assigned_to_itself() -> None:
+    assert assigns_itself("    ", "index = index")
+    assert assigns_itself("    self.size = ", "self.size")
+    assert assigns_itself("", "x = x  # keep")
+    assert not assigns_itself("    ", "index = index + 1")
+    assert not assigns_itself("    ", "self.size = size")
+    assert not assigns_itself("    ", "x == x")
+
+
+def test_the_engine_never_shows_a_redefinition(denoiser) -> None:
+    code = CLASS.format(hole=HOLE + '\n        return "a box"')  # the body follows: the def parses
+    start = code.index(HOLE)
+    text = code.replace(HOLE, "")
+    # A ranker sure of the workspace's best draft, and the workspace offers the existing
+    # method again: without the check it would be first and shown.
+    weights = tuple(20.0 if name == "workspace_top" else 0.0 for name in FEATURE_NAMES)
+    engine = InfillEngine(denoiser, ranker=Ranker(weights, -10.0, 0.5))
+    result = engine.fill(FillRequest(text=text, start=start, language="python", n=8,
+                                     extra_drafts=("def __repr__(self):",)))
+    texts = [c.text for c in result.candidates]
+    assert "def __repr__(self):" in texts
+    assert texts[0] != "def __repr__(self):"
+    assert not result.candidates[texts.index("def __repr__(self):")].shown
