@@ -74,6 +74,19 @@ def test_a_definition_typed_mid_line_is_read_with_its_head() -> None:
     assert not flagged(code, "__str__(self):")
 
 
+def test_an_annotated_name_the_block_declares_is_a_redefinition() -> None:
+    fields = ("@dataclass\nclass Point:\n    x: float\n    " + HOLE
+              + "\n\n    def norm(self):\n        return 0\n")
+    assert flagged(fields, "x: int")
+    assert not flagged(fields, "y: float")
+    assert not flagged(fields, "else: pass")  # a keyword, not a name
+    signature = "def move(\n    point: Point,\n    " + HOLE + "\n) -> None:\n    pass\n"
+    assert flagged(signature, "point: Point,")
+    assert not flagged(signature, "dx: float,")
+    nested = "class A:\n    x: int\n\n    def f(self):\n        " + HOLE + "\n"
+    assert not flagged(nested, "x: int = 0")  # a local in a method, not the class's field
+
+
 def test_a_name_assigned_to_itself() -> None:
     assert assigns_itself("    ", "index = index")
     assert assigns_itself("    self.size = ", "self.size")
