@@ -106,6 +106,7 @@ def serve(conn_in: Connection, conn_out: Connection, checkpoint: str) -> None:
             return
         try:
             if isinstance(req, PriorRequest):
+                last = None  # a loop never continues an older pass, even when this one fails
                 cache = denoiser.context_cache(req.refresh_every)
                 positions = np.array([req.positions], dtype=np.int64)
                 raw = denoiser.logits(req.ids, req.attention, positions, cache)
