@@ -228,3 +228,19 @@ def test_an_answer_nobody_read_is_not_taken_for_the_next_one(denoiser, scorer):
     assert pending is not None
     there, _ = pending.result(READY_WITHIN_S)
     np.testing.assert_allclose(there, here, atol=1e-5)
+
+
+def test_a_loop_never_continues_an_older_pass(denoiser, scorer):
+    ids, attention, positions = canvas_of(denoiser)
+    good = scorer.submit(request_of(denoiser.forbidden, ids, attention, positions, None, 8), READY_WITHIN_S)
+    assert good is not None
+    good.result(READY_WITHIN_S)  # the child now holds this pass
+    beyond = [ids.shape[1] + 5]  # a slot past the canvas: the pass fails in the child
+    bad = scorer.submit(request_of(denoiser.forbidden, ids, attention, beyond, None, 8), READY_WITHIN_S,
+                        then_loop=(1, SamplerConfig(), None))
+    assert bad is not None
+    with pytest.raises(RuntimeError, match="failed"):
+        bad.result(READY_WITHIN_S)
+    with pytest.raises(RuntimeError, match="no scoring pass"):
+        bad.loop(1, SamplerConfig(), None, READY_WITHIN_S)
+    assert scorer.ready()  # and it serves on
