@@ -37,14 +37,18 @@ def redefines(text: str, start: int, end: int, candidate: str) -> bool:
             return False
         above, below, _ = surroundings(text, start, end)
         name, level = declared.group(1), indentation(line)
+        if name not in above and name not in below:
+            return False  # most names: no walk through the block's lines
         return (declared_in_block(reversed(above.split("\n")[:-1]), name, level)
                 or declared_in_block(below.split("\n"), name, level))
     above, below, _ = surroundings(text, start, end)
+    name = match.group(1)
+    if name not in above and name not in below:
+        return False
     above_lines = above.split("\n")[:-1]  # `above` ends with the newline before the hole's line
     if decorated(above_lines):
         return False
     level = indentation(line)
-    name = match.group(1)
     return (defined_in_block(reversed(above_lines), name, level, above_lines)
             or defined_in_block(below.split("\n"), name, level, None))
 
