@@ -31,24 +31,22 @@ def redefines(text: str, start: int, end: int, candidate: str) -> bool:
     line_start = text.rfind("\n", 0, start) + 1
     line = (text[line_start:start] + candidate).split("\n")[0]
     match = DEFINITION.match(line)
-    if match is None:
-        declared = DECLARATION.match(line)
-        if declared is None or declared.group(1) in BLOCK_WORDS:
-            return False
-        above, below, _ = surroundings(text, start, end)
-        name, level = declared.group(1), indentation(line)
-        if name not in above and name not in below:
-            return False  # most names: no walk through the block's lines
-        return (declared_in_block(reversed(above.split("\n")[:-1]), name, level)
-                or declared_in_block(below.split("\n"), name, level))
-    above, below, _ = surroundings(text, start, end)
-    name = match.group(1)
-    if name not in above and name not in below:
+    declared = None if match is not None else DECLARATION.match(line)
+    if match is None and (declared is None or declared.group(1) in BLOCK_WORDS):
         return False
+    found = match or declared
+    assert found is not None
+    name = found.group(1)
+    above, below, _ = surroundings(text, start, end)
+    if name not in above and name not in below:
+        return False  # most names: no walk through the block's lines
     above_lines = above.split("\n")[:-1]  # `above` ends with the newline before the hole's line
+    level = indentation(line)
+    if declared is not None:
+        return (declared_in_block(reversed(above_lines), name, level)
+                or declared_in_block(below.split("\n"), name, level))
     if decorated(above_lines):
         return False
-    level = indentation(line)
     return (defined_in_block(reversed(above_lines), name, level, above_lines)
             or defined_in_block(below.split("\n"), name, level, None))
 
