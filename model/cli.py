@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from .errors import CheckpointError
-from .paths import DEFAULT_CHECKPOINT
+from .paths import DEFAULT_CHECKPOINT, MANIFEST_PATH
 
 DEFAULT_DATA = Path("data")
 
@@ -63,6 +63,9 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     corpus = msub.add_parser("corpus", help="rebuild the training corpus from the manifest")
     corpus.add_argument("--out", type=Path, default=DEFAULT_DATA / "corpus")
     corpus.add_argument("--cache", type=Path, default=DEFAULT_DATA / "sdists")
+    corpus.add_argument("--manifest", type=Path, default=MANIFEST_PATH,
+                        help="pinned sources (default: the shipped model's; "
+                             "model/corpus_manifest_next.json: the next training run's)")
     corpus.add_argument("--pack", type=Path, default=DEFAULT_DATA / "packed",
                         help="also write the packed token ids here (see diffill model pack)")
     corpus.add_argument("--no-pack", dest="pack", action="store_const", const=None)
@@ -72,7 +75,8 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     pack.add_argument("--corpus", type=Path, default=DEFAULT_DATA / "corpus")
     pack.add_argument("--tokenizer", type=Path, default=DEFAULT_CHECKPOINT / "tokenizer.json")
     pack.add_argument("--out", type=Path, default=DEFAULT_DATA / "packed")
-    pack.add_argument("--max-train-tokens", type=int, help="keep only the first files up to this")
+    pack.add_argument("--max-train-tokens", type=int,
+                      help="keep a fixed pseudo-random share of the train files up to this many tokens")
     pack.add_argument("--bench", type=Path, default=DEFAULT_DATA / "bench" / "repos.jsonl",
                       help="held-out-repository tasks to carry along, trimmed (if the file exists)")
     pack.set_defaults(func=run_pack)
@@ -169,7 +173,7 @@ def run_corpus(args: argparse.Namespace) -> int:
     from .corpus import CorpusError, build_corpus
 
     try:
-        summary = build_corpus(args.out, args.cache)
+        summary = build_corpus(args.out, args.cache, args.manifest)
     except CorpusError as exc:
         print(f"diffill: {exc}", file=sys.stderr)
         return 2

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-MANIFEST_PATH = Path(__file__).with_name("corpus_manifest.json")
+from .paths import MANIFEST_PATH
 
 # Folders that hold tests, vendored copies or build output: excluded so the model learns
 # library code, and so held-out files are not near-copies of training files.
@@ -145,13 +145,28 @@ def fetch_sdist(entry: dict[str, str], cache: Path) -> Path:
     return target
 
 
+def names_a_project(path: str, projects: frozenset[str]) -> bool:
+    """Whether a folder or the module of path is named after one of projects (lower case)."""
+    parts = path.lower().removesuffix(".py").split("/")
+    return not projects.isdisjoint(parts)
+
+
 def collect(cache: Path, manifest: dict[str, object]) -> list[SourceFile]:
-    """All wanted files, deduplicated by content (first path in sorted order wins)."""
+    """All wanted files, deduplicated by content (first path in sorted order wins).
+
+    A manifest's `exclude_path_parts` leaves out every file whose folders or module name one
+    of them: integrations with, and copies of, projects that must stay out of the corpus.
+    """
     files: list[SourceFile] = list(stdlib_files())
     packages = manifest["packages"]
     assert isinstance(packages, list)
     for entry in packages:
         files.extend(sdist_files(fetch_sdist(entry, cache), entry["name"]))
+    parts = manifest.get("exclude_path_parts", [])
+    assert isinstance(parts, list)
+    excluded = frozenset(str(p).lower() for p in parts)
+    if excluded:
+        files = [f for f in files if not names_a_project(f.path, excluded)]
     files.sort(key=lambda f: f.path)
     seen: set[str] = set()
     unique: list[SourceFile] = []
@@ -225,6 +240,12 @@ def read_jsonl(path: Path) -> list[SourceFile]:
         return [SourceFile(**json.loads(line)) for line in fh if line.strip()]
 
 
+def iter_paths(path: Path) -> Iterator[str]:
+    with path.open() as fh:
+        for line in fh:
+            yield json.loads(line)["path"]
+
+
 def iter_texts(path: Path) -> Iterator[str]:
     with path.open() as fh:
         for line in fh:
@@ -232,6 +253,6 @@ def iter_texts(path: Path) -> Iterator[str]:
 
 
 __all__ = [
-    "build_corpus", "corpus_from_dir", "read_jsonl", "iter_texts", "is_heldout", "CorpusError",
+    "build_corpus", "corpus_from_dir", "read_jsonl", "iter_paths", "iter_texts", "is_heldout", "CorpusError",
     "SourceFile",
 ]

@@ -27,12 +27,38 @@ from pathlib import Path
 import numpy as np
 from tokenizers import Tokenizer
 
-from .corpus import iter_texts
+from .corpus import iter_paths, iter_texts
 from .tokenizer import EOS
 
 FORMAT = "diffill-packed-2"  # 1 stored byte planes (an earlier commit of this session)
 SEPARATOR = EOS  # never produced by encoding text (special tokens are encoded as text)
 SPLITS = ("train", "heldout")
+
+
+def subset_within(ids: np.ndarray, paths: Iterator[str], max_tokens: int) -> np.ndarray:
+    """The files of packed ids (each ending in the separator) that fit max_tokens, in their order.
+
+    Files are taken in the order of a hash of their path, so the subset spreads over every
+    project (the first files by path would be the alphabetically first projects) and the same
+    corpus and budget always give the same subset.
+    """
+    starts, seps = file_bounds(ids)
+    ends = seps + 1  # each file keeps its separator
+    names = list(paths)
+    if len(names) != len(ends):
+        raise ValueError(f"{len(names)} paths for {len(ends)} packed files")
+    order = sorted(range(len(names)), key=lambda i: hashlib.sha256(names[i].encode()).digest())
+    keep = np.zeros(len(names), dtype=bool)
+    total = 0
+    for i in order:
+        size = int(ends[i] - starts[i])
+        if total + size <= max_tokens:
+            keep[i] = True
+            total += size
+    if not total:
+        return ids[:0]
+    kept: np.ndarray = np.concatenate([ids[starts[i] : ends[i]] for i in np.flatnonzero(keep)])
+    return kept
 
 
 def is_packed(folder: Path) -> bool:
@@ -62,8 +88,8 @@ def pack_corpus(
 ) -> dict[str, object]:
     """Tokenize a JSONL corpus folder (train.jsonl, heldout.jsonl) into a packed folder.
 
-    `max_train_tokens` keeps the first files of the (path-sorted) train split up to that many
-    tokens, for a folder that must travel within a size limit.
+    `max_train_tokens` keeps a fixed pseudo-random share of the train files (`subset_within`)
+    up to that many tokens, for a folder that must travel within a size limit.
     """
     from .tokenizer import load_tokenizer
 
@@ -83,8 +109,7 @@ def pack_corpus(
     for split in SPLITS:
         ids = encode_files(tok, iter_texts(corpus / f"{split}.jsonl"))
         if split == "train" and max_train_tokens is not None and len(ids) > max_train_tokens:
-            cut = np.flatnonzero(ids[:max_train_tokens] == SEPARATOR)
-            ids = ids[: int(cut[-1]) + 1] if len(cut) else ids[:max_train_tokens]
+            ids = subset_within(ids, iter_paths(corpus / f"{split}.jsonl"), max_train_tokens)
         data = lzma.compress(ids.astype("<u2").tobytes(), preset=9 | lzma.PRESET_EXTREME)
         name = f"{split}.u16.xz"
         (out / name).write_bytes(data)

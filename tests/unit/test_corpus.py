@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+import re
 import tarfile
 from pathlib import Path
 
@@ -58,3 +59,50 @@ def test_manifest_pins_every_package():
         assert len(entry["sha256"]) == 64 and entry["license"] and entry["version"]
         lic = entry["license"].upper()
         assert "GPL" not in lic, entry  # permissive licenses only
+
+
+def test_next_manifest_extends_the_shipped_one_with_permissive_unreserved_projects():
+    import json
+
+    from diffill.model.paths import NEXT_MANIFEST_PATH
+
+    shipped = {p["name"]: p for p in load_manifest()["packages"]}
+    nxt = load_manifest(NEXT_MANIFEST_PATH)
+    packages = {p["name"]: p for p in nxt["packages"]}
+    assert len(packages) == len(nxt["packages"])  # one pin per project
+    assert len(packages) >= 3 * len(shipped)
+    assert all(packages[name] == entry for name, entry in shipped.items())  # a superset, same pins
+    root = Path(__file__).parents[2]
+    evaluated = {r["name"].lower() for f in ("heldout_repos.json", "dev_repos.json")
+                 for r in json.loads((root / "infill" / f).read_text())["repos"]}
+    reserved = {"structlog", "loguru", "tenacity", "arrow"}
+    allowed = {"MIT", "BSD-2-Clause", "BSD-3-Clause", "0BSD", "Apache-2.0", "ISC", "PSF-2.0", "AFL-2.1",
+               "Zlib", "CC0-1.0", "public domain"}  # permissive only: no GPL, LGPL or MPL
+    for name, entry in packages.items():
+        assert name.lower() not in evaluated | reserved, name
+        assert len(entry["sha256"]) == 64 and entry["version"]
+        assert set(re.split(r" OR | AND ", entry["license"])) <= allowed, entry
+        assert entry["filename"].endswith((".tar.gz", ".zip"))
+
+
+def test_a_manifest_leaves_out_files_named_after_reserved_projects(tmp_path: Path, monkeypatch):
+    from diffill.model import corpus
+
+    archive = tmp_path / "demo-1.0.tar.gz"
+    with tarfile.open(archive, "w:gz") as tf:
+        for name, data in [("demo-1.0/demo/core.py", b"def f():\n    return 1\n"),
+                           ("demo-1.0/demo/integrations/loguru.py", b"import loguru\n"),
+                           ("demo-1.0/demo/arrow/convert.py", b"def g():\n    return 2\n"),
+                           ("demo-1.0/demo/narrow.py", b"def h():\n    return 3\n")]:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    monkeypatch.setattr(corpus, "stdlib_files", lambda: iter(()))
+    monkeypatch.setattr(corpus, "fetch_sdist", lambda entry, cache: archive)
+    manifest: dict[str, object] = {"packages": [{"name": "demo"}]}
+    everything = [f.path for f in corpus.collect(tmp_path, manifest)]
+    assert everything == ["demo/demo/arrow/convert.py", "demo/demo/core.py",
+                          "demo/demo/integrations/loguru.py", "demo/demo/narrow.py"]
+    manifest["exclude_path_parts"] = ["Loguru", "arrow"]
+    kept = [f.path for f in corpus.collect(tmp_path, manifest)]
+    assert kept == ["demo/demo/core.py", "demo/demo/narrow.py"]

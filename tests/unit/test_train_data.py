@@ -228,3 +228,25 @@ def test_loader_workers_deliver_the_same_steps_in_order(packed, tok):
     inline, forked = steps(0), steps(2)
     assert [s for s, _ in forked] == [2, 3, 4, 5]
     assert all(a == c and torch.equal(b, d) for (a, b), (c, d) in zip(inline, forked, strict=True))
+
+
+def test_a_token_budget_keeps_whole_files_spread_over_the_corpus(tmp_path):
+    jsonl = write_corpus(tmp_path / "jsonl", 24)
+    total = pack_corpus(jsonl, TOKENIZER, tmp_path / "full")["splits"]["train"]["tokens"]
+    capped = pack_corpus(jsonl, TOKENIZER, tmp_path / "capped", max_train_tokens=total // 2)
+    kept = open_split(tmp_path / "capped", "train")
+    assert 0 < len(kept) == capped["splits"]["train"]["tokens"] <= total // 2
+    # every kept file is one whole file of the corpus, in corpus order
+    paths = [json.loads(line)["path"] for line in (jsonl / "train.jsonl").read_text().splitlines()]
+    texts = [json.loads(line)["text"] for line in (jsonl / "train.jsonl").read_text().splitlines()]
+    tok = load_tokenizer(TOKENIZER)
+    starts, ends = file_bounds(kept)
+    files = [list(kept[s:e]) for s, e in zip(starts, ends, strict=True)]
+    whole = [tok.encode(t).ids for t in texts]
+    positions = [whole.index(f) for f in files]
+    assert positions == sorted(positions)
+    # not merely the first files by path (the alphabetically first projects)
+    assert positions != list(range(len(positions))) and max(positions) >= len(paths) // 2
+    # the same corpus and budget give the same subset
+    again = pack_corpus(jsonl, TOKENIZER, tmp_path / "again", max_train_tokens=total // 2)
+    assert again["splits"]["train"]["raw_sha256"] == capped["splits"]["train"]["raw_sha256"]
