@@ -1,7 +1,8 @@
 """Fetch the held-out repositories of the development benchmark (infill/heldout_repos.json).
 
-Each repository is a PyPI sdist pinned by version and sha256, downloaded with pip's ordinary
-client into a cache folder (data/heldout_repos, ignored by git), verified and unpacked. Its
+Each repository is a PyPI sdist pinned by version and sha256, fetched by its exact file name
+from the package index (`diffill.model.pinned`: no build step runs) into a cache folder
+(data/heldout_repos, ignored by git), verified and unpacked. Its
 Python files are the task files (the manifest's `cut` paths) and the workspace (every other
 .py file of the project, tests included: an editor's workspace holds them too).
 
@@ -13,13 +14,13 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import json
-import subprocess
-import sys
 import tarfile
 import zipfile
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path, PurePosixPath
+
+from diffill.model.pinned import PinnedFileError, download_pinned
 
 CACHE = Path("data/heldout_repos")
 # Generated or vendored code, docs builds and packaging scripts are nobody's editing target.
@@ -86,20 +87,11 @@ def verify(path: Path, sha256: str) -> None:
 
 
 def download(repo: Repo, sdists: Path) -> Path:
-    """The verified sdist, downloaded by pip unless the cache already holds it."""
-    target = sdists / repo.filename
-    if not target.is_file():
-        sdists.mkdir(parents=True, exist_ok=True)
-        # `--no-binary NAME` (not `:all:`) so the build backend pip runs for the metadata may
-        # come as a wheel; from source, setuptools alone takes a minute per package. A pure
-        # Python wheel holds the same source and needs no backend: some projects pin one.
-        kind = ["--only-binary", ":all:"] if repo.filename.endswith(".whl") else ["--no-binary", repo.name]
-        cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", *kind,
-               "--dest", str(sdists), f"{repo.name}=={repo.version}"]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode != 0 or not target.is_file():
-            raise FetchError(f"pip download {repo.name}=={repo.version} failed: "
-                             f"{proc.stderr.strip()[-500:]}")
+    """The verified archive, fetched from the package index unless the cache already holds it."""
+    try:
+        target = download_pinned(repo.name, repo.filename, sdists)
+    except PinnedFileError as exc:
+        raise FetchError(str(exc)) from exc
     verify(target, repo.sha256)
     return target
 

@@ -1,16 +1,16 @@
 """Training corpus: the interpreter's standard library plus pinned PyPI source distributions.
 
 The manifest (`corpus_manifest.json` beside this file) pins every source distribution by
-name, version, license and sha256. `build_corpus` downloads what is missing with pip, checks
-the hashes, and writes `train.jsonl` and `heldout.jsonl` (one `{"path", "text"}` object per
-line, sorted by path) so the same manifest and interpreter give the same bytes.
+name, version, license and sha256. `build_corpus` fetches what is missing from the package
+index (`pinned`: by exact file name, no build step), checks the hashes, and writes
+`train.jsonl` and `heldout.jsonl` (one `{"path", "text"}` object per line, sorted by path)
+so the same manifest and interpreter give the same bytes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
 import sys
 import sysconfig
 import tarfile
@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .paths import MANIFEST_PATH
+from .pinned import PinnedFileError, download_pinned
 
 # Folders that hold tests, vendored copies or build output: excluded so the model learns
 # library code, and so held-out files are not near-copies of training files.
@@ -128,17 +129,11 @@ def sha256_file(path: Path) -> str:
 
 
 def fetch_sdist(entry: dict[str, str], cache: Path) -> Path:
-    """The pinned sdist from the cache, downloading it with pip when absent; hash-checked."""
-    target = cache / entry["filename"]
-    if not target.exists():
-        cache.mkdir(parents=True, exist_ok=True)
-        cmd = [
-            sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-            "--no-binary", ":all:", f"{entry['name']}=={entry['version']}", "-d", str(cache),
-        ]
-        result = subprocess.run(cmd, capture_output=True, text=True)
-        if result.returncode != 0 or not target.exists():
-            raise CorpusError(f"could not download {entry['filename']}: {result.stderr[-500:]}")
+    """The pinned sdist from the cache, fetched from the package index when absent; hash-checked."""
+    try:
+        target = download_pinned(entry["name"], entry["filename"], cache)
+    except PinnedFileError as exc:
+        raise CorpusError(str(exc)) from exc
     actual = sha256_file(target)
     if actual != entry["sha256"]:
         raise CorpusError(f"{target} has sha256 {actual}, manifest says {entry['sha256']}")

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from diffill.infill import bench_fetch
 from diffill.infill.bench_cut import KINDS, cut_tasks
 from diffill.infill.bench_fetch import FetchError, Repo, fetch, is_cut_file, load_manifest, python_files
 from diffill.infill.drafts.repo import RepoDrafts
+from diffill.model import pinned
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "bench_repo"
 REPO = Repo("shop", "1.0", "shop-1.0.tar.gz", "0" * 64, "MIT", ("pkg",))
@@ -126,7 +126,7 @@ def test_fetch_verifies_sha256_and_unpacks_without_the_network(tmp_path, monkeyp
     def no_pip(*args, **kwargs):
         raise AssertionError("a cached, verified sdist must not be downloaded again")
 
-    monkeypatch.setattr(bench_fetch.subprocess, "run", no_pip)
+    monkeypatch.setattr(pinned, "read", no_pip)
     repo = Repo("shop", "1.0", archive.name, digest, "MIT", ("pkg",))
     root = fetch(repo, cache)
     assert [p for p, _ in python_files(root)] == ["pkg/__init__.py", "pkg/core.py"]
@@ -158,7 +158,7 @@ def test_a_pure_python_wheel_unpacks_as_a_source_tree(tmp_path, monkeypatch):
         for path in sorted((FIXTURE / "pkg").rglob("*.py")):
             zf.write(path, f"pkg/{path.relative_to(FIXTURE / 'pkg').as_posix()}")
         zf.writestr("shop-1.0.dist-info/METADATA", "Name: shop\n")
-    monkeypatch.setattr(bench_fetch.subprocess, "run", lambda *a, **k: pytest.fail("downloaded again"))
+    monkeypatch.setattr(pinned, "read", lambda *a, **k: pytest.fail("downloaded again"))
     repo = Repo("shop", "1.0", wheel.name, hashlib.sha256(wheel.read_bytes()).hexdigest(), "MIT", ("pkg",))
     root = fetch(repo, tmp_path / "cache")
     assert [p for p, _ in python_files(root)] == ["pkg/__init__.py", "pkg/core.py"]
