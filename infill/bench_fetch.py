@@ -1,10 +1,11 @@
 """Fetch the held-out repositories of the development benchmark (infill/heldout_repos.json).
 
-Each repository is a PyPI sdist pinned by version and sha256, fetched by its exact file name
-from the package index (`diffill.model.pinned`: no build step runs) into a cache folder
-(data/heldout_repos, ignored by git), verified and unpacked. Its
-Python files are the task files (the manifest's `cut` paths) and the workspace (every other
-.py file of the project, tests included: an editor's workspace holds them too).
+Each repository is a PyPI sdist (or, where pip builds no sdist here, a pure-Python wheel)
+pinned by version and sha256, fetched by its exact file name from the package index
+(`diffill.model.pinned`: no build step runs) into a cache folder (data/heldout_repos, ignored
+by git), verified and unpacked. Its Python files are the task files (the manifest's `cut`
+paths) and the workspace (every other .py file of the project, tests included: an editor's
+workspace holds them too).
 
 Torch-free and network-free once the cache holds the sdists.
 """
