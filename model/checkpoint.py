@@ -43,6 +43,9 @@ class DenoiserMeta:
     canvas: int = 256  # canvas length the model was trained on
     line_budget: int = 32  # hole slots for line holes it was trained with
     block_budget: int = 96  # hole slots for block holes
+    # Canvas for single-line holes at inference (None: `canvas`). Shorter is faster; the
+    # value is chosen on the development repositories (MODEL_CARD.md), not in training.
+    line_canvas: int | None = None
     noise: str = "mask"  # absorbing-mask diffusion (plus some uniform noise in training)
     training: dict[str, object] = field(default_factory=dict)  # tokens seen, CPU-hours, losses
 

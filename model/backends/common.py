@@ -215,6 +215,7 @@ class HFDenoiser:
         self.ids = ids
         self.device = device
         self.max_canvas = max_canvas
+        self.line_canvas = max_canvas
         self.line_budget = line_budget
         self.block_budget = block_budget
         self.vocab = tokenizer.get_vocab_size()

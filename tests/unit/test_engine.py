@@ -152,3 +152,31 @@ def test_server_and_cli_build_the_engine_one_way(monkeypatch):
     assert load_engine(None, "cpu", "fp32").corpus is None  # honoured by the server too now
     monkeypatch.setenv("DIFFILL_CORPUS_INDEX", "1")
     assert load_engine(None, "cpu", "fp32").corpus is not None  # loads in its own thread
+
+
+def test_line_holes_use_the_checkpoints_line_canvas_and_blocks_the_full_one(denoiser, monkeypatch):
+    from diffill.infill.engine import InfillEngine
+
+    assert denoiser.line_canvas < denoiser.max_canvas  # the shipped checkpoint sets a shorter one
+    widths: list[int] = []
+    logits = denoiser.logits
+
+    def recording(canvas, attention, positions, **kwargs):
+        widths.append(canvas.shape[1])
+        return logits(canvas, attention, positions, **kwargs)
+
+    monkeypatch.setattr(denoiser, "logits", recording)
+    engine = InfillEngine(denoiser)  # no scoring helper: every pass runs here
+    head = "x = 1\n" * 200 + "def mul(a, b):\n    return "
+    text = head + "\n\n" + "y = 2\n" * 200  # context on both sides fills either canvas
+    engine.fill(FillRequest(text=text, start=len(head), language="python", draft_policy="off"))
+    assert widths and max(widths) <= denoiser.line_canvas
+    widths.clear()
+    engine.fill(FillRequest(text=text, start=len(head), language="python", kind=HoleKind.BLOCK,
+                            draft_policy="off", max_blocks=1))
+    assert widths and min(widths) > denoiser.line_canvas
+    widths.clear()
+    # A line asking for more slots than half the line canvas gets the full canvas.
+    engine.fill(FillRequest(text=text, start=len(head), language="python", draft_policy="off",
+                            slots=denoiser.line_canvas // 2 + 1))
+    assert widths and min(widths) > denoiser.line_canvas
