@@ -41,7 +41,7 @@ class DenoiserMeta:
     bos_id: int = BOS
     eos_id: int = EOS
     canvas: int = 256  # canvas length the model was trained on
-    line_budget: int = 32  # hole slots for line holes it was trained with
+    line_budget: int = 32  # hole slots for line holes (training draws up to its own; fewer may do)
     block_budget: int = 96  # hole slots for block holes
     # Canvas for single-line holes at inference (None: `canvas`). Shorter is faster; the
     # value is chosen on the development repositories (MODEL_CARD.md), not in training.
