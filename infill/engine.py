@@ -107,14 +107,16 @@ class InfillEngine:
             return self.denoiser.block_budget
         return self.denoiser.line_budget
 
-    def canvas_length(self, plan: HolePlan, slots: int) -> int:
+    def canvas_plan(self, plan: HolePlan, slots: int) -> CanvasPlan:
         """The canvas for a hole: the checkpoint's line canvas for a line whose slots fit it.
 
-        The shipped model's line canvas is shorter than its training canvas: faster, with exact
-        match within a point of the full one on the development repositories (MODEL_CARD.md).
+        The shipped model's line canvas is shorter than its training canvas and gives the
+        suffix more room: faster, and as good on the development repositories (MODEL_CARD.md).
         """
         d = self.denoiser
-        return d.line_canvas if not plan.multiline and slots <= d.line_canvas // 2 else d.max_canvas
+        if not plan.multiline and slots <= d.line_canvas // 2:
+            return CanvasPlan(slots, d.line_canvas, suffix_share=d.line_suffix_share)
+        return CanvasPlan(slots, d.max_canvas)
 
     def fill(self, req: FillRequest, stop: StopSignal | None = None) -> FillResult:
         """Fill the hole; raises Cancelled if stop fires before a result is complete."""
@@ -245,7 +247,7 @@ class InfillEngine:
         # fill is a new line before that code, so it needs the newline the model would write.
         newline = "\n" if hole.at_line_start and hole.rest.strip() else ""
         cv = build_canvas(d.tokenizer, d.ids, req.text, req.start, end,
-                          CanvasPlan(slots, self.canvas_length(plan, slots)))
+                          self.canvas_plan(plan, slots))
         ids, attention = batch_canvases([cv.ids], d.ids.pad)
         allowed = self.healing.allowed(cv.healed) if cv.healed else None
         sampler = line_sampler(req)
@@ -373,7 +375,7 @@ class InfillEngine:
                 cursor = req.start + len(texts[i])
                 full = text[: req.start] + texts[i] + text[req.start :]
                 cv = build_canvas(d.tokenizer, d.ids, full, cursor, cursor,
-                                  CanvasPlan(slots, self.canvas_length(plan, slots)), heal=block == 0)
+                                  self.canvas_plan(plan, slots), heal=block == 0)
                 canvases.append(cv)
                 healed.append(cv.healed)
             # Rows differ in prefix length from the second block on: align their slots.

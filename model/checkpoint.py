@@ -46,6 +46,7 @@ class DenoiserMeta:
     # Canvas for single-line holes at inference (None: `canvas`). Shorter is faster; the
     # value is chosen on the development repositories (MODEL_CARD.md), not in training.
     line_canvas: int | None = None
+    line_suffix_share: float = 0.3  # share of a line canvas's context kept for the suffix
     noise: str = "mask"  # absorbing-mask diffusion (plus some uniform noise in training)
     training: dict[str, object] = field(default_factory=dict)  # tokens seen, CPU-hours, losses
 

@@ -60,6 +60,7 @@ class Denoiser(Protocol):
     logit_shift: int  # 0, or 1 for models whose output i predicts token i+1
     max_canvas: int  # longest canvas the model handles well
     line_canvas: int  # canvas for single-line holes (at most max_canvas)
+    line_suffix_share: float  # share of a line canvas's context kept for the code after the hole
     line_budget: int  # default hole slots for line-shaped holes
     block_budget: int  # default hole slots for multi-line holes
     forbidden: tuple[int, ...]  # ids a slot may never take
@@ -163,6 +164,7 @@ class MaskedLMDenoiser:
         self.ids = SpecialIds(meta.pad_id, meta.mask_id, meta.null_id, meta.bos_id, meta.eos_id)
         self.max_canvas = meta.canvas
         self.line_canvas = min(meta.line_canvas or meta.canvas, meta.canvas)
+        self.line_suffix_share = meta.line_suffix_share
         self.line_budget = meta.line_budget
         self.block_budget = meta.block_budget
         self.forbidden: tuple[int, ...] = (meta.pad_id, meta.mask_id, meta.bos_id, meta.eos_id)

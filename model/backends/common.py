@@ -216,6 +216,7 @@ class HFDenoiser:
         self.device = device
         self.max_canvas = max_canvas
         self.line_canvas = max_canvas
+        self.line_suffix_share = 0.3
         self.line_budget = line_budget
         self.block_budget = block_budget
         self.vocab = tokenizer.get_vocab_size()

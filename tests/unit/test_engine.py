@@ -159,10 +159,12 @@ def test_line_holes_use_the_checkpoints_line_canvas_and_blocks_the_full_one(deno
 
     assert denoiser.line_canvas < denoiser.max_canvas  # the shipped checkpoint sets a shorter one
     widths: list[int] = []
+    suffixes: list[int] = []  # tokens after the last slot (the suffix, no end marker: text goes on)
     logits = denoiser.logits
 
     def recording(canvas, attention, positions, **kwargs):
         widths.append(canvas.shape[1])
+        suffixes.append(int(attention[0].sum()) - int(positions[0].max()) - 1)
         return logits(canvas, attention, positions, **kwargs)
 
     monkeypatch.setattr(denoiser, "logits", recording)
@@ -171,6 +173,9 @@ def test_line_holes_use_the_checkpoints_line_canvas_and_blocks_the_full_one(deno
     text = head + "\n\n" + "y = 2\n" * 200  # context on both sides fills either canvas
     engine.fill(FillRequest(text=text, start=len(head), language="python", draft_policy="off"))
     assert widths and max(widths) <= denoiser.line_canvas
+    context = widths[0] - denoiser.line_budget - 1  # the start marker is the other fixed token
+    assert suffixes[0] == int((denoiser.line_canvas - denoiser.line_budget - 2) * denoiser.line_suffix_share)
+    assert 0 < suffixes[0] < context
     widths.clear()
     engine.fill(FillRequest(text=text, start=len(head), language="python", kind=HoleKind.BLOCK,
                             draft_policy="off", max_blocks=1))

@@ -181,7 +181,10 @@ def test_a_thread_setting_of_the_user_wins_over_the_share(monkeypatch):
 
 
 def test_a_loop_that_hangs_in_the_process_is_ended_and_runs_here(denoiser, monkeypatch):
-    req = FillRequest(text=TEXT, start=CURSOR, language="python", draft_policy="off")
+    # Every pass exact (no step cache): the rerun here has no cache, and the line must not
+    # depend on which approximate cache each path would have kept.
+    req = FillRequest(text=TEXT, start=CURSOR, language="python", draft_policy="off",
+                      sampler=SamplerConfig(refresh_every=1))
     alone = InfillEngine(denoiser).fill(req)
     engine = InfillEngine(denoiser)
     assert engine.start_scoring_process()
@@ -208,7 +211,7 @@ def test_a_loop_that_hangs_in_the_process_is_ended_and_runs_here(denoiser, monke
         if scorer.proc.poll() is None:
             os.kill(scorer.proc.pid, signal.SIGCONT)
         engine.close()
-    # The loop ran here from the pass's logits, without the cache: the same line.
+    # The loop ran here from the pass's logits: the same line as a fill without the helper.
     assert hung and closed_by_the_fill and scorer.proc.poll() is not None
     assert [c.text for c in result.candidates] == [c.text for c in alone.candidates]
 
