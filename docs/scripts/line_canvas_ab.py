@@ -17,6 +17,7 @@ import argparse
 import json
 import statistics
 import time
+from pathlib import Path
 
 from diffill.infill.api import FillRequest
 from diffill.infill.bench import load_bench
@@ -27,6 +28,7 @@ from diffill.infill.evaluate import exact_any, hole_kind_of
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--bench", choices=("repos", "dev", "smoke"), default="dev")
+    ap.add_argument("--model", type=Path, default=None, help="checkpoint folder (default: shipped)")
     ap.add_argument("--configs", default="128:32,96:24:0.45",
                     help="comma-separated CANVAS:SLOTS[:SUFFIX_SHARE] shapes")
     args = ap.parse_args()
@@ -34,7 +36,7 @@ def main() -> None:
     names = [":".join(shape) for shape in shapes]
     tasks, _ = load_bench(args.bench)
     tasks = [t for t in tasks if t.get("kind") != "block"]
-    engine = load_engine(None, "cpu", "fp32", scoring_process=True)
+    engine = load_engine(args.model, "cpu", "fp32", scoring_process=True)
     engine.corpus = None  # drafts are off: the corpus index would only cost memory
     exact = dict.fromkeys(names, 0)
     wall: dict[str, list[float]] = {name: [] for name in names}
