@@ -144,9 +144,18 @@ def check_folder(path: Path) -> None:
 def load_meta(path: Path) -> DenoiserMeta:
     try:
         raw = json.loads((path / "diffill.json").read_text())
-        return DenoiserMeta(**raw)
+        meta = DenoiserMeta(**raw)
     except (OSError, ValueError, TypeError) as exc:
         raise CheckpointError(f"{path / 'diffill.json'} is unreadable: {exc}") from exc
+    # A line canvas must hold its slots twice over (the engine then leaves it for the full
+    # one), and some context must go to each side of the hole.
+    if meta.line_canvas is not None and not 2 * meta.line_budget <= meta.line_canvas <= meta.canvas:
+        raise CheckpointError(f"{path / 'diffill.json'}: line_canvas {meta.line_canvas} is not between "
+                              f"twice line_budget ({2 * meta.line_budget}) and canvas ({meta.canvas})")
+    if not 0.0 < meta.line_suffix_share < 1.0:
+        raise CheckpointError(f"{path / 'diffill.json'}: line_suffix_share {meta.line_suffix_share} "
+                              "is not between 0 and 1")
+    return meta
 
 
 def checked_tokenizer(path: Path) -> Tokenizer:

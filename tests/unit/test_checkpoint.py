@@ -47,6 +47,19 @@ def test_corrupt_metadata_is_a_clear_error(tmp_path):
         load_checkpoint(tmp_path / "ck")
 
 
+@pytest.mark.parametrize("field, value",
+                         [("line_canvas", 40), ("line_canvas", 4096), ("line_suffix_share", 1.5)])
+def test_a_line_canvas_shape_that_cannot_work_is_a_clear_error(tmp_path, field, value):
+    import json
+
+    shutil.copytree(DEFAULT_CHECKPOINT, tmp_path / "ck")
+    meta = json.loads((tmp_path / "ck" / "diffill.json").read_text())
+    meta[field] = value
+    (tmp_path / "ck" / "diffill.json").write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match=field):
+        MaskedLMDenoiser(tmp_path / "ck", device="cpu")
+
+
 def test_pickle_weights_are_never_loaded(tmp_path):
     # A checkpoint that only has a pickle (pytorch_model.bin) must be refused, not executed.
     shutil.copytree(DEFAULT_CHECKPOINT, tmp_path / "ck")
