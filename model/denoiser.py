@@ -163,7 +163,7 @@ class MaskedLMDenoiser:
         self.meta: DenoiserMeta = meta
         self.ids = SpecialIds(meta.pad_id, meta.mask_id, meta.null_id, meta.bos_id, meta.eos_id)
         self.max_canvas = meta.canvas
-        self.line_canvas = min(meta.line_canvas or meta.canvas, meta.canvas)
+        self.line_canvas = meta.line_canvas or meta.canvas  # load_meta checked it fits
         self.line_suffix_share = meta.line_suffix_share
         self.line_budget = meta.line_budget
         self.block_budget = meta.block_budget

@@ -33,7 +33,7 @@ DATA = Path("data/bench")
 def branches(bench: str, k: int) -> None:
     from diffill.infill.api import FillRequest
     from diffill.infill.bench import load_bench
-    from diffill.infill.canvas import CanvasPlan, batch_canvases, build_canvas
+    from diffill.infill.canvas import batch_canvases, build_canvas
     from diffill.infill.engine import InfillEngine, line_sampler
     from diffill.infill.evaluate import hole_kind_of
     from diffill.infill.line_candidates import Hole, Pool, masked_prior
@@ -54,7 +54,7 @@ def branches(bench: str, k: int) -> None:
         hole = Hole.of(text, start, start, "python")
         pool = Pool(hole, lambda raw, plan=plan, hole=hole, text=text, start=start: engine.clean(
             raw, plan, text[start:], hole.at_line_start, text, start, drop_noise=False))
-        plan_slots = CanvasPlan(engine.budget(req, plan), d.max_canvas)
+        plan_slots = engine.canvas_plan(plan, engine.budget(req, plan))  # the engine's line canvas
         cv = build_canvas(d.tokenizer, d.ids, text, start, start, plan_slots)
         ids, attention = batch_canvases([cv.ids], d.ids.pad)
         allowed = engine.healing.allowed(cv.healed) if cv.healed else None
