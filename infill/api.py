@@ -106,6 +106,9 @@ class FillResult:
     ms: float = 0.0
     cached: bool = False
     hurried: bool = False  # the deadline cut denoising short (see StopSignal)
+    # The deadline left out a source (the denoiser's own line) the other candidates did
+    # without: shown as it stands, but not remembered, since more time would add to it.
+    partial: bool = False
 
     @property
     def best(self) -> str | None:

@@ -136,7 +136,8 @@ class InfillEngine:
         else:
             result = self.fill_block(req, plan, slots, end, stop)  # drafts, denoise, validate
         result.ms = (time.perf_counter() - t0) * 1000
-        self.remember(key, result)
+        if not result.hurried and not result.partial:
+            self.remember(key, result)  # a fill the deadline cut is not what more time would give
         return result
 
     def fill_block(self, req: FillRequest, plan: HolePlan, slots: int, end: int,
@@ -222,17 +223,21 @@ class InfillEngine:
         show_at = self.ranker.show_at if req.min_confidence is None else req.min_confidence
         # Admissible candidates first (Features.admissible): one that breaks its own statement
         # or names what its scope never defines is rarely right, and is never shown.
-        scored = sorted(((self.ranker.probability(f), i, text, f)
-                         for i, (text, f) in enumerate(pool.items.items())),
+        # Each candidate's probability is its share against its rivals and "none is right".
+        probabilities = self.ranker.probabilities(list(pool.items.values()))
+        ranked = zip(probabilities, pool.items.items(), strict=True)
+        scored = sorted(((p, i, text, f) for i, (p, (text, f)) in enumerate(ranked)),
                         key=lambda x: (not x[3].admissible(), -x[0], x[1]))
         candidates = [
             Candidate(text, f.denoiser, f.syntax_ok, "model" if f.model and f.sources == 1 else "draft",
                       confidence=round(p, 4), shown=p >= show_at and (f.admissible() or show_at == 0))
             for p, _, text, f in scored[:n]
         ]
+        # A typed request gives way when the fill is hurried: only when the cut line was all.
+        whole = any(f.admissible() for f in pool.items.values()) and not result.slots
         return FillResult(start=req.start, end=end, kind=plan.kind, candidates=candidates,
                           steps=result.steps, tokens_per_forward=result.tokens_per_forward,
-                          hurried=result.hurried)
+                          hurried=result.hurried and not whole, partial=result.hurried and whole)
 
     def line_pool(self, req: FillRequest, plan: HolePlan, slots: int, end: int,
                   stop: StopSignal | None) -> tuple[Pool, SampleResult]:
@@ -255,29 +260,38 @@ class InfillEngine:
         # and the n-gram are proposed here, and the hole is read for describing (even with
         # drafts off, that reading costs about as much as the pass).
         scoring = None
+        n = max(1, req.n)
         if self.scorer is not None:
-            # With drafts off the denoiser's line is wanted whatever the pass says: the loop
-            # follows the pass there at once.
-            then_loop = (max(1, req.n), sampler, stop) if req.draft_policy == "off" else None
+            # The denoiser's own line is wanted whatever the pass says: the loop follows the
+            # pass there at once, while the drafts are proposed here.
             wanted = request_of(d.forbidden, ids, attention, cv.slot_positions, allowed,
                                 sampler.refresh_every)
-            scoring = self.scorer.submit(wanted, self.scoring_patience_s, then_loop)
+            scoring = self.scorer.submit(wanted, self.scoring_patience_s, (n, sampler, stop))
         self.propose_drafts(req, pool, newline, end, stop)
         if stop is not None and stop.expired():
             raise Cancelled()  # out of time before the denoiser ran: give way, show nothing
         if scoring is not None and not scoring.done():
             hole.prepare()  # while the pass finishes elsewhere; describe needs it anyway
         prior, warm = self.scored(scoring, ids, attention, cv.slot_positions, allowed, sampler.refresh_every)
-        result = SampleResult(slots=[], logprob=[], steps=1, committed=0, ms=0.0)
         pool.describe(d, prior, cv.healed)
-        # The denoiser's own line is rarely right where another source has one (see
-        # MODEL_CARD.md), so with drafts on it writes only when no candidate is admissible.
-        if req.draft_policy == "off" or not any(f.admissible() for f in pool.items.values()):
-            n = max(1, req.n)
+        # The denoiser's own line joins every hole's candidates: it is the one source that
+        # writes a line nothing nearby holds (`return f.read()` under `with open(p) as f:`),
+        # and the ranker weighs it against the drafts (MODEL_CARD.md, "The denoiser's own line").
+        others = any(f.admissible() for f in pool.items.values())
+        try:
             result = self.own_lines(ids, attention, cv.slot_positions, sampler, stop, allowed, warm, n)
-            result.steps += 1  # the scoring pass, which was also the loop's first step
-            lines = [self.decode_slots(slot_ids, cv.healed) for slot_ids in result.slots]
-            pool.offer_model_lines(lines, d, prior, cv.healed)
+        except Cancelled:
+            if stop is None or stop.cancelled():
+                raise
+            # Out of time before the loop's first step: the other candidates stand, if any.
+            return pool, SampleResult(slots=[], logprob=[], steps=1, committed=0, ms=0.0, hurried=True)
+        result.steps += 1  # the scoring pass, which was also the loop's first step
+        if result.hurried and others:
+            # Cut by the deadline, its line is rough and not offered; the other candidates
+            # are whole (fill_line: the fill is partial, not hurried).
+            return pool, replace(result, slots=[], logprob=[])
+        lines = [self.decode_slots(slot_ids, cv.healed) for slot_ids in result.slots]
+        pool.offer_model_lines(lines, d, prior, cv.healed)
         return pool, result
 
     def own_lines(self, ids: Tokens, attention: Tokens, positions: list[int], sampler: SamplerConfig,

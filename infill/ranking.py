@@ -2,11 +2,14 @@
 
 Candidates come from several sources (the buffer's drafts, the workspace index, the n-gram
 proposer, the denoiser's own fill); none of their native scores compare with the others'.
-A logistic model over a few features of each candidate (the denoiser's score with the
-suffix in view, the n-gram score, how long a context the drafts matched, agreement between
-sources, syntax of the filled statement, identifiers the file never mentions) gives one
-probability per candidate. Candidates are ranked by it, and the engine shows the best only
-when it clears a threshold: showing nothing beats showing something wrong.
+A linear score over a few features of each candidate (the denoiser's score with the suffix
+in view, the n-gram score, how long a context the drafts matched, agreement between sources,
+syntax of the filled statement, identifiers the file never mentions) enters a softmax over
+the hole's candidates and one more option, "none of them is right", whose score is fitted
+too (a conditional logit with an outside option). Each candidate's probability is therefore
+its share against its rivals and against being wrong: a candidate with a close rival is less
+sure than the same candidate alone. Candidates are ranked by it, and the engine shows the
+best only when it clears a threshold: showing nothing beats showing something wrong.
 
 The weights are fitted on holes cut from repositories outside both the training corpus and
 the held-out benchmark (docs/scripts/fit_ranker.py) and stored in ranker.json.
@@ -128,12 +131,28 @@ def known_identifiers(text: str) -> frozenset[str]:
 @dataclass(frozen=True)
 class Ranker:
     weights: tuple[float, ...]
-    bias: float
+    bias: float  # minus the score of "none of the candidates is right"
     show_at: float  # probability a candidate needs to be shown
 
+    def score(self, features: Features) -> float:
+        """The candidate's score against "none is right" (a log-odds when it stands alone)."""
+        return self.bias + sum(w * x for w, x in zip(self.weights, features.vector(), strict=True))
+
     def probability(self, features: Features) -> float:
-        z = self.bias + sum(w * x for w, x in zip(self.weights, features.vector(), strict=True))
-        return 1.0 / (1.0 + math.exp(-max(min(z, 30.0), -30.0)))
+        """The probability of a candidate with no rival."""
+        return self.probabilities([features])[0]
+
+    def probabilities(self, pool: list[Features]) -> list[float]:
+        """Each candidate's probability of being the wanted text, its rivals in view.
+
+        A softmax over the candidates' scores and "none is right" (score 0): the
+        probabilities sum to less than one, the rest being the chance that none is right.
+        """
+        scores = [max(min(self.score(f), 30.0), -30.0) for f in pool]
+        top = max([0.0, *scores])
+        exps = [math.exp(s - top) for s in scores]
+        total = math.exp(-top) + sum(exps)
+        return [e / total for e in exps]
 
 
 @cache

@@ -83,7 +83,11 @@ def branches(bench: str, k: int) -> None:
 
 
 def fit_toward(tasks: list[dict], w0: np.ndarray, b0: float, strength: float) -> tuple[np.ndarray, float]:
-    """Logistic regression with an L2 penalty toward (w0, b0) instead of toward zero (Newton)."""
+    """Logistic regression with an L2 penalty toward (w0, b0) instead of toward zero (Newton).
+
+    The pointwise ranker of the fourth session, which this comparison measured (fit_ranker's
+    conditional logit came later); its rows are scored pointwise too.
+    """
     xs, ys = zip(*(fr.matrix(t) for t in tasks if t["cands"]), strict=True)
     x, y = np.concatenate(xs), np.concatenate(ys)
     x1 = np.hstack([x, np.ones((len(x), 1))])
@@ -108,14 +112,14 @@ def per_project(train: list[dict], test: list[dict] | None,
     for repo in sorted({t["task_id"].split("/")[0] for t in (test or train)}):
         outside = [t for t in train if not t["task_id"].startswith(repo + "/")] if test is None else train
         mine = [t for t in (test or train) if t["task_id"].startswith(repo + "/")]
-        w0, b0 = fr.fit(outside, 1e-5)
+        w0, b0 = fit_toward(outside, np.zeros(len(fr.FEATURE_NAMES)), 0.0, 1e-5)
         if strength is None:
-            rows += fr.top1(mine, w0, b0)
+            rows += fr.top1(mine, w0, b0, pointwise=True)
             continue
         for file in sorted({t["task_id"].rsplit(":", 3)[0] for t in mine}):
             others = [t for t in mine if t["task_id"].rsplit(":", 3)[0] != file]
             w, b = fit_toward(others, w0, b0, strength) if others else (w0, b0)
-            rows += fr.top1([t for t in mine if t["task_id"].rsplit(":", 3)[0] == file], w, b)
+            rows += fr.top1([t for t in mine if t["task_id"].rsplit(":", 3)[0] == file], w, b, pointwise=True)
     return rows
 
 

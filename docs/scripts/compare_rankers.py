@@ -52,7 +52,7 @@ def main() -> None:
         raise SystemExit("none of those repositories has holes in the features file")
     now = fit_ranker.matrix
     fit_ranker.matrix = lambda t: (now(t)[0][:, columns], now(t)[1])  # type: ignore[assignment]
-    old_rows = top1(unseen, np.array(old["weights"]), old["bias"])
+    old_rows = top1(unseen, np.array(old["weights"]), old["bias"], pointwise="model" not in old)
     fit_ranker.matrix = now
     new_ranker = json.loads(Path("infill/ranker.json").read_text())
     held = leave_one_repo_out(tasks, args.l2)

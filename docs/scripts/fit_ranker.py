@@ -4,14 +4,16 @@ Development holes are cut from repositories that are neither in the training cor
 the held-out benchmark (infill/dev_repos.json: `diffill eval --bench dev` fetches and cuts
 them), so the benchmark stays a test. Steps: every candidate the engine proposes for each
 hole is described (features) and labelled (exact or not), on the engine's own path with the
-workspace index and the corpus index, as in an editor; a logistic regression (L2, full
-batch) is fitted on them; leave-one-repository-out top-1 exact match and precision/coverage
+workspace index and the corpus index, as in an editor; a conditional logit (each hole a choice
+among its candidates and "none is right"; L2, full batch) is fitted on them;
+leave-one-repository-out top-1 exact match and precision/coverage
 are reported; the display threshold is the lowest confidence whose shown suggestions reach
 the target precision; the weights go to infill/ranker.json.
 
     python docs/scripts/fit_ranker.py [--features data/bench/dev_features.jsonl] [--precision 0.6]
 
-The features file is written on the first run (about 10 minutes on two cores) and reused.
+The features file is written on the first run (about 30 minutes on two cores: every hole runs
+the denoising loop for the denoiser's own line) and reused.
 """
 
 from __future__ import annotations
@@ -75,27 +77,66 @@ def matrix(task: dict) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-def fit(tasks: list[dict], l2: float = 1e-4, steps: int = 25) -> tuple[np.ndarray, float]:
-    """L2-regularized logistic regression by Newton's method (the bias is not regularized).
+def fit(tasks: list[dict], l2: float = 1e-4, steps: int = 60) -> tuple[np.ndarray, float]:
+    """A conditional logit with an outside option, by damped Newton (the bias not regularized).
 
-    Newton, not gradient descent: a feature that few candidates have (a scope draft is one
-    candidate in 250) gets a gradient too small for a fixed step count to fit it.
+    Each hole is one choice among its candidates and "none is right" (score 0): the
+    likelihood is that of the right candidates' share, or of "none" when no candidate is
+    right. Newton, not gradient descent: a feature that few candidates have (a scope draft
+    is one candidate in 250) gets a gradient too small for a fixed step count to fit it.
+    Features equal for every candidate of a hole (whether it starts its line) are seen only
+    against "none", so the Hessian is nearly singular along them: each step is halved until
+    the objective falls.
     """
-    xs, ys = zip(*(matrix(t) for t in tasks if t["cands"]), strict=True)
-    x, y = np.concatenate(xs), np.concatenate(ys)
-    x1 = np.hstack([x, np.ones((len(x), 1))])
-    reg = np.full(x1.shape[1], l2)
+    x, y, m = padded([t for t in tasks if t["cands"]] or tasks)
+    z = np.concatenate([x, np.ones((*x.shape[:2], 1))], axis=2)  # (T, C, F+1): features and bias
+    right = m & (y > 0)
+    none_right = ~right.any(axis=1)  # (T,)
+    reg = np.full(z.shape[2], l2)
     reg[-1] = 0.0
-    theta = np.zeros(x1.shape[1])
+
+    def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        s = np.where(m, z @ theta, -np.inf)  # (T, C)
+        top = np.maximum(s.max(axis=1, initial=0.0), 0.0)  # (T,)
+        e = np.exp(s - top[:, None])
+        total = np.exp(-top) + e.sum(axis=1)
+        chosen = np.where(none_right, np.exp(-top), np.where(right, e, 0.0).sum(axis=1))
+        nll = float(np.mean(np.log(total) - np.log(np.maximum(chosen, 1e-300))))
+        return nll + 0.5 * float(reg @ theta**2), e / total[:, None]
+
+    theta = np.zeros(z.shape[2])
+    loss, p = objective(theta)
     for _ in range(steps):
-        p = 1 / (1 + np.exp(-(x1 @ theta)))
-        grad = x1.T @ (p - y) / len(y) + reg * theta
-        hess = (x1.T * (p * (1 - p))) @ x1 / len(y) + np.diag(reg) + 1e-9 * np.eye(len(theta))
-        delta = np.linalg.solve(hess, grad)
-        theta -= delta
-        if np.abs(delta).max() < 1e-8:
+        shares = np.where(right, p, 0.0)
+        q = shares / np.maximum(shares.sum(axis=1, keepdims=True), 1e-300)  # the right ones' shares
+        mean_p = np.einsum("tc,tcf->tf", p, z)
+        grad = (mean_p - np.einsum("tc,tcf->tf", q, z)).mean(axis=0) + reg * theta
+        hess = (np.einsum("tc,tcf,tcg->fg", p, z, z) - mean_p.T @ mean_p) / len(z)
+        delta = np.linalg.solve(hess + np.diag(reg) + 1e-9 * np.eye(len(theta)), grad)
+        step = 1.0
+        while step > 1e-6:
+            new_loss, new_p = objective(theta - step * delta)
+            if new_loss <= loss:
+                break
+            step /= 2
+        else:
+            break  # no step lowers the objective: converged
+        theta, loss, p = theta - step * delta, new_loss, new_p
+        if np.abs(step * delta).max() < 1e-8:
             break
     return theta[:-1], float(theta[-1])
+
+
+def padded(tasks: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Features (T, C, F), labels (T, C) and a mask of real candidates (T, C), C the largest pool."""
+    mats = [matrix(t) for t in tasks]
+    c = max([1, *(len(x) for x, _ in mats)])
+    x = np.zeros((len(mats), c, mats[0][0].shape[1] if mats else len(FEATURE_NAMES)))
+    y = np.zeros((len(mats), c))
+    m = np.zeros((len(mats), c), dtype=bool)
+    for i, (xi, yi) in enumerate(mats):
+        x[i, : len(xi)], y[i, : len(yi)], m[i, : len(xi)] = xi, yi, True
+    return x, y, m
 
 
 L2_GRID = (1e-2, 1e-3, 3e-4, 1e-4, 1e-5)
@@ -110,20 +151,24 @@ def leave_one_repo_out(tasks: list[dict], l2: float) -> list[tuple[float, bool]]
     return rows
 
 
-def top1(tasks: list[dict], w: np.ndarray, b: float) -> list[tuple[float, bool]]:
-    """(confidence, exact) of each task's best candidate; (0, False) for an empty pool."""
+def top1(tasks: list[dict], w: np.ndarray, b: float, pointwise: bool = False) -> list[tuple[float, bool]]:
+    """(confidence, exact) of each task's best candidate; (0, False) for an empty pool.
+
+    pointwise: the weights are a logistic regression's (the rankers before 2026-11-30's
+    sixth session), each candidate scored alone.
+    """
     out = []
+    fields = set(Features.__dataclass_fields__)
     for t in tasks:
         if not t["cands"]:
             out.append((0.0, False))
             continue
-        x, y = matrix(t)
-        p = 1 / (1 + np.exp(-(x @ w + b)))
-        fields = set(Features.__dataclass_fields__)
-        ok = np.array([Features(**{k: v for k, v in c.items() if k in fields}).admissible()
-                       for c in t["cands"]])
+        feats = [Features(**{k: v for k, v in c.items() if k in fields}) for c in t["cands"]]
+        ranker = Ranker(tuple(w.tolist()), b, 1.0)
+        p = np.array([ranker.probability(f) for f in feats] if pointwise else ranker.probabilities(feats))
+        ok = np.array([f.admissible() for f in feats])
         i = int(np.argmax(p + 2.0 * ok))  # as the engine ranks: admissible first, then p
-        out.append((float(p[i]), bool(y[i])))
+        out.append((float(p[i]), bool(t["cands"][i]["label"])))
     return out
 
 
@@ -184,6 +229,7 @@ def main() -> None:
                       "weights": dict(zip(FEATURE_NAMES, np.round(w, 3).tolist(), strict=True))}, indent=1))
     args.out.write_text(json.dumps({
         "note": f"fitted by docs/scripts/fit_ranker.py on {args.features.name} ({len(tasks)} holes, l2 {l2})",
+        "model": "conditional logit: a hole's candidates and 'none is right' (bias: minus its score)",
         "features": list(FEATURE_NAMES), "weights": [round(float(v), 5) for v in w],
         "bias": round(float(b), 5), "show_at": cut}, indent=1) + "\n")
 

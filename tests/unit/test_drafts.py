@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import sys
+from dataclasses import replace
+
 import pytest
 
+from diffill.infill.api import StopSignal
 from diffill.infill.canvas import CanvasPlan, batch_canvases, build_canvas
 from diffill.infill.drafts.buffer import buffer_drafts
 from diffill.infill.engine import FillRequest
@@ -37,16 +41,53 @@ def test_draft_from_the_buffer_is_chosen_when_right(engine):
     res = engine.fill(FillRequest(text=SHIFTED + "\n", start=len(SHIFTED), language="python"))
     assert res.candidates[0].source == "draft"
     assert res.best == "+ dx, self.y + dy)" and res.shown
-    # Other sources proposed lines, so the denoiser only scored them: one forward pass.
-    assert res.steps == 1
 
 
-def test_model_writes_only_when_no_other_source_has_an_admissible_line(engine):
-    res = engine.fill(FillRequest(text=SHIFTED + "\n", start=len(SHIFTED), language="python", n=3))
-    assert res.steps == 1 and not any(c.source == "model" for c in res.candidates)
+def test_the_denoisers_own_line_joins_the_candidates_even_where_drafts_are_admissible(engine):
+    req = FillRequest(text=SHIFTED + "\n", start=len(SHIFTED), language="python")
+    plan = engine.plan(req)
+    pool, result = engine.line_pool(req, plan, engine.budget(req, plan), req.start, None)
+    drafts = [f for f in pool.items.values() if f.draft_rank < 9]
+    assert drafts and any(f.admissible() for f in drafts)
+    # The loop ran past the scoring pass and its line is a described candidate.
+    assert result.steps > 1 and len(result.slots) == 1
+    own = [f for f in pool.items.values() if f.model]
+    assert own and all(f.denoiser > -10.0 and f.tokens > 0 for f in own)
     alone = engine.fill(FillRequest(text=SHIFTED + "\n", start=len(SHIFTED), language="python", n=3,
                                     draft_policy="off"))
     assert alone.steps > 1 and all(c.source == "model" for c in alone.candidates)
+
+
+class DeadlineInTheLoop(StopSignal):
+    """A deadline that passes once the denoising loop has run one step, whatever the clock."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loop_checks = 0
+
+    def expired(self) -> bool:
+        if sys._getframe(1).f_code.co_name != "denoise":
+            return False
+        self.loop_checks += 1
+        return self.loop_checks > 1
+
+
+def test_a_loop_cut_by_the_deadline_leaves_the_whole_drafts_standing(engine):
+    # A typed request gives way when its fill is hurried; the denoiser's own line, cut short,
+    # must not make it give way where a whole draft is there to show.
+    req = FillRequest(text=SHIFTED + "\n", start=len(SHIFTED), language="python")
+    engine.cache.clear()  # an earlier test's full fill of the same text would answer
+    stop = DeadlineInTheLoop()
+    res = engine.fill(req, stop)
+    assert stop.loop_checks == 2  # the loop ran a step, then met the deadline
+    assert not res.hurried and res.best == "+ dx, self.y + dy)" and res.shown
+    assert all(c.source != "model" for c in engine.fill(replace(req, n=8), DeadlineInTheLoop()).candidates)
+    # With nothing but the denoiser's line, the cut fill is hurried, as before.
+    alone = engine.fill(replace(req, draft_policy="off"), DeadlineInTheLoop())
+    assert alone.hurried
+    # Neither cut fill is remembered: the same request with time to spare gets the whole fill.
+    assert any(c.source == "model" for c in engine.fill(replace(req, n=8)).candidates)
+    assert not engine.fill(replace(req, draft_policy="off")).hurried
 
 
 def test_a_draft_naming_another_methods_parameters_is_never_shown(engine):
@@ -116,4 +157,4 @@ def test_block_hole_takes_a_copied_body_as_a_new_line_before_the_code_below(engi
     res = engine.fill(FillRequest(text=text, start=len(before), language="python"))
     assert res.kind == HoleKind.LINE  # the body's first line
     assert res.best == "        return low\n"  # with its newline: the code below stays on its line
-    assert res.candidates[0].source == "draft" and res.steps == 1
+    assert res.candidates[0].source == "draft"

@@ -58,7 +58,8 @@ def test_shipped_model_matches_transformers():
 def test_both_forwards_of_the_default_denoiser_agree():
     # The Denoiser boundary speaks numpy whichever forward computes behind it.
     native = MaskedLMDenoiser(device="cpu", forward="native")
-    hf = MaskedLMDenoiser(device="cpu", forward="transformers")
+    # fp32 named: "auto" is bf16 on a CPU with bf16 matmuls (avx512_bf16, AMX).
+    hf = MaskedLMDenoiser(device="cpu", dtype="fp32", forward="transformers")
     assert native.native is not None and hf.native is None
     ids, attention, positions = canvas()
     a, b = native.logits(ids, attention, positions), hf.logits(ids, attention, positions)
