@@ -267,32 +267,37 @@ class InfillEngine:
             wanted = request_of(d.forbidden, ids, attention, cv.slot_positions, allowed,
                                 sampler.refresh_every)
             scoring = self.scorer.submit(wanted, self.scoring_patience_s, (n, sampler, stop))
-        self.propose_drafts(req, pool, newline, end, stop)
-        if stop is not None and stop.expired():
-            raise Cancelled()  # out of time before the denoiser ran: give way, show nothing
-        if scoring is not None and not scoring.done():
-            hole.prepare()  # while the pass finishes elsewhere; describe needs it anyway
-        prior, warm = self.scored(scoring, ids, attention, cv.slot_positions, allowed, sampler.refresh_every)
-        pool.describe(d, prior, cv.healed)
-        # The denoiser's own line joins every hole's candidates: it is the one source that
-        # writes a line nothing nearby holds (`return f.read()` under `with open(p) as f:`),
-        # and the ranker weighs it against the drafts (MODEL_CARD.md, "The denoiser's own line").
-        others = any(f.admissible() for f in pool.items.values())
         try:
-            result = self.own_lines(ids, attention, cv.slot_positions, sampler, stop, allowed, warm, n)
-        except Cancelled:
-            if stop is None or stop.cancelled():
-                raise
-            # Out of time before the loop's first step: the other candidates stand, if any.
-            return pool, SampleResult(slots=[], logprob=[], steps=1, committed=0, ms=0.0, hurried=True)
-        result.steps += 1  # the scoring pass, which was also the loop's first step
-        if result.hurried and others:
-            # Cut by the deadline, its line is rough and not offered; the other candidates
-            # are whole (fill_line: the fill is partial, not hurried).
-            return pool, replace(result, slots=[], logprob=[])
-        lines = [self.decode_slots(slot_ids, cv.healed) for slot_ids in result.slots]
-        pool.offer_model_lines(lines, d, prior, cv.healed)
-        return pool, result
+            self.propose_drafts(req, pool, newline, end, stop)
+            if stop is not None and stop.expired():
+                raise Cancelled()  # out of time before the denoiser ran: give way, show nothing
+            if scoring is not None and not scoring.done():
+                hole.prepare()  # while the pass finishes elsewhere; describe needs it anyway
+            prior, warm = self.scored(scoring, ids, attention, cv.slot_positions, allowed,
+                                      sampler.refresh_every)
+            pool.describe(d, prior, cv.healed)
+            # The denoiser's own line joins every hole's candidates: it is the one source that
+            # writes a line nothing nearby holds (`return f.read()` under `with open(p) as f:`),
+            # and the ranker weighs it against the drafts (MODEL_CARD.md, "The denoiser's own line").
+            others = any(f.admissible() for f in pool.items.values())
+            try:
+                result = self.own_lines(ids, attention, cv.slot_positions, sampler, stop, allowed, warm, n)
+            except Cancelled:
+                if stop is None or stop.cancelled():
+                    raise
+                # Out of time before the loop's first step: the other candidates stand, if any.
+                return pool, SampleResult(slots=[], logprob=[], steps=1, committed=0, ms=0.0, hurried=True)
+            result.steps += 1  # the scoring pass, which was also the loop's first step
+            if result.hurried and others:
+                # Cut by the deadline, its line is rough and not offered; the other candidates
+                # are whole (fill_line: the fill is partial, not hurried).
+                return pool, replace(result, slots=[], logprob=[])
+            lines = [self.decode_slots(slot_ids, cv.healed) for slot_ids in result.slots]
+            pool.offer_model_lines(lines, d, prior, cv.healed)
+            return pool, result
+        finally:
+            if scoring is not None:
+                scoring.abandon()  # cancelled or failed before its loop was read: that loop stops
 
     def own_lines(self, ids: Tokens, attention: Tokens, positions: list[int], sampler: SamplerConfig,
                   stop: StopSignal | None, allowed: Bools | None, warm: WarmStart, n: int) -> SampleResult:

@@ -282,6 +282,21 @@ class PendingPass:
         self.proc = proc
         self.req = req
         self.loop_id = loop_id  # the loop sent after the pass, if one was
+        self.awaited = False  # whether that loop's answer was asked for
+
+    def abandon(self) -> None:
+        """The fill gave up on this pass: its loop, if one was sent and never awaited, stops.
+
+        Its answers stay in the pipe (the next submit drains them); the cancel only spares
+        the child the rest of a loop nobody will read, which the next pass would wait for.
+        """
+        if self.loop_id is None or self.awaited:
+            return
+        self.awaited = True
+        try:
+            self.proc.send((CANCEL, self.loop_id))
+        except RuntimeError:
+            pass  # the child has ended: nothing runs
 
     def done(self) -> bool:
         return self.proc.waiting(0)
@@ -297,6 +312,7 @@ class PendingPass:
              patience_s: float) -> SampleResult:
         if self.loop_id is None:
             return self.proc.run_loop(n, sampler, stop, patience_s)
+        self.awaited = True
         return self.proc.await_loop(self.loop_id, stop, patience_s)  # sent with the pass: its own n
 
 

@@ -247,3 +247,72 @@ def test_a_loop_never_continues_an_older_pass(denoiser, scorer):
     with pytest.raises(RuntimeError, match="no scoring pass"):
         bad.loop(1, SamplerConfig(), None, READY_WITHIN_S)
     assert scorer.ready()  # and it serves on
+
+
+def test_a_pass_abandoned_before_its_loop_was_read_stops_that_loop(denoiser, scorer, monkeypatch):
+    # A fill cancelled while proposing drafts never reads the loop sent with its pass; left
+    # running, that loop would hold the next fill's pass behind it.
+    ids, attention, positions = canvas_of(denoiser)
+    wanted = request_of(denoiser.forbidden, ids, attention, positions, None, 8)
+    cancels: list[object] = []
+    send = scorer.send
+
+    def recording(message):
+        send(message)
+        if isinstance(message, tuple) and message[0] == CANCEL:
+            cancels.append(message)
+
+    monkeypatch.setattr(scorer, "send", recording)
+    # The child stopped: the pass, the loop and the cancel all wait in its pipe, so the loop
+    # meets the cancel before its first step however busy the machine.
+    os.kill(scorer.proc.pid, signal.SIGSTOP)
+    try:
+        pending = scorer.submit(wanted, READY_WITHIN_S, then_loop=(1, SamplerConfig(), None))
+        assert pending is not None
+        pending.abandon()
+        pending.abandon()
+    finally:
+        os.kill(scorer.proc.pid, signal.SIGCONT)
+    assert cancels == [(CANCEL, pending.loop_id)]  # once
+    assert isinstance(scorer.answer(READY_WITHIN_S), np.ndarray)  # the pass itself ran
+    with pytest.raises(Cancelled):
+        scorer.answer(READY_WITHIN_S)
+    assert scorer.unread == 0 and scorer.ready()
+    # A pass whose loop was read is not cancelled afterwards.
+    again = scorer.submit(wanted, READY_WITHIN_S, then_loop=(1, SamplerConfig(), None))
+    assert again is not None
+    _, warm = again.result(READY_WITHIN_S)
+    assert warm.elsewhere is not None and warm.elsewhere(1, SamplerConfig(), None, READY_WITHIN_S).slots
+    again.abandon()
+    assert len(cancels) == 1 and scorer.unread == 0
+
+
+def test_a_fill_cancelled_while_proposing_stops_the_loop_it_sent(denoiser, monkeypatch):
+    engine = InfillEngine(denoiser)
+    assert engine.start_scoring_process()
+    assert engine.scorer is not None and engine.scorer.usable.wait(READY_WITHIN_S)
+    scorer = engine.scorer
+    cancels: list[object] = []
+    send = scorer.send
+
+    def recording(message):
+        send(message)
+        if isinstance(message, tuple) and message[0] == CANCEL:
+            cancels.append(message)
+
+    monkeypatch.setattr(scorer, "send", recording)
+    stop = StopSignal()
+    stop.cancel.set()  # the newer keystroke came while the drafts were proposed
+    try:
+        os.kill(scorer.proc.pid, signal.SIGSTOP)
+        try:
+            with pytest.raises(Cancelled):
+                engine.fill(FillRequest(text=TEXT, start=CURSOR, language="python"), stop)
+        finally:
+            os.kill(scorer.proc.pid, signal.SIGCONT)
+        assert len(cancels) == 1
+        # The next fill drains the pass and the cancelled loop, then answers in full.
+        res = engine.fill(FillRequest(text=TEXT, start=CURSOR, language="python"))
+        assert res.candidates and res.steps > 1 and scorer.ready()
+    finally:
+        engine.close()
