@@ -249,11 +249,8 @@ def test_a_loop_never_continues_an_older_pass(denoiser, scorer):
     assert scorer.ready()  # and it serves on
 
 
-def test_a_pass_abandoned_before_its_loop_was_read_stops_that_loop(denoiser, scorer, monkeypatch):
-    # A fill cancelled while proposing drafts never reads the loop sent with its pass; left
-    # running, that loop would hold the next fill's pass behind it.
-    ids, attention, positions = canvas_of(denoiser)
-    wanted = request_of(denoiser.forbidden, ids, attention, positions, None, 8)
+def recorded_cancels(scorer, monkeypatch) -> list[object]:
+    """The CANCEL messages the scorer sends from now on (the messages still go out)."""
     cancels: list[object] = []
     send = scorer.send
 
@@ -263,6 +260,15 @@ def test_a_pass_abandoned_before_its_loop_was_read_stops_that_loop(denoiser, sco
             cancels.append(message)
 
     monkeypatch.setattr(scorer, "send", recording)
+    return cancels
+
+
+def test_a_pass_abandoned_before_its_loop_was_read_stops_that_loop(denoiser, scorer, monkeypatch):
+    # A fill cancelled while proposing drafts never reads the loop sent with its pass; left
+    # running, that loop would hold the next fill's pass behind it.
+    ids, attention, positions = canvas_of(denoiser)
+    wanted = request_of(denoiser.forbidden, ids, attention, positions, None, 8)
+    cancels = recorded_cancels(scorer, monkeypatch)
     # The child stopped: the pass, the loop and the cancel all wait in its pipe, so the loop
     # meets the cancel before its first step however busy the machine.
     os.kill(scorer.proc.pid, signal.SIGSTOP)
@@ -292,15 +298,7 @@ def test_a_fill_cancelled_while_proposing_stops_the_loop_it_sent(denoiser, monke
     assert engine.start_scoring_process()
     assert engine.scorer is not None and engine.scorer.usable.wait(READY_WITHIN_S)
     scorer = engine.scorer
-    cancels: list[object] = []
-    send = scorer.send
-
-    def recording(message):
-        send(message)
-        if isinstance(message, tuple) and message[0] == CANCEL:
-            cancels.append(message)
-
-    monkeypatch.setattr(scorer, "send", recording)
+    cancels = recorded_cancels(scorer, monkeypatch)
     stop = StopSignal()
     stop.cancel.set()  # the newer keystroke came while the drafts were proposed
     try:
