@@ -46,6 +46,10 @@ from .syntax import HoleKind, HolePlan, error_count, syntax_window
 
 SCORING_PROCESS_PATIENCE_S = 10  # a scoring pass takes ~40 ms; this long means the process hung
 NGRAM_PROPOSALS = 6  # lines the n-gram proposer adds to a single-line hole's candidates
+# A candidate at least this likely before the denoiser's own line joins is not outranked by it:
+# skipping the loop there (a fifth to a quarter of holes) changed no answer on the development,
+# held-out and smoke holes (docs/BENCHMARKS.md, sixth session).
+SURE_WITHOUT_OWN_LINE = 0.5
 
 log = logging.getLogger(__name__)
 
@@ -280,6 +284,10 @@ class InfillEngine:
             # writes a line nothing nearby holds (`return f.read()` under `with open(p) as f:`),
             # and the ranker weighs it against the drafts (MODEL_CARD.md, "The denoiser's own line").
             others = any(f.admissible() for f in pool.items.values())
+            if others and self.sure_without_own_line(pool):
+                # Its line would not change the answer (docs/BENCHMARKS.md): its loop is
+                # cancelled in the helper (finally) or never run here.
+                return pool, SampleResult(slots=[], logprob=[], steps=1, committed=0, ms=0.0)
             try:
                 result = self.own_lines(ids, attention, cv.slot_positions, sampler, stop, allowed, warm, n)
             except Cancelled:
@@ -298,6 +306,12 @@ class InfillEngine:
         finally:
             if scoring is not None:
                 scoring.abandon()  # cancelled or failed before its loop was read: that loop stops
+
+    def sure_without_own_line(self, pool: Pool) -> bool:
+        """Whether an admissible candidate is sure enough that the denoiser's line is not awaited."""
+        features = list(pool.items.values())
+        return any(p >= SURE_WITHOUT_OWN_LINE and f.admissible()
+                   for p, f in zip(self.ranker.probabilities(features), features, strict=True))
 
     def own_lines(self, ids: Tokens, attention: Tokens, positions: list[int], sampler: SamplerConfig,
                   stop: StopSignal | None, allowed: Bools | None, warm: WarmStart, n: int) -> SampleResult:

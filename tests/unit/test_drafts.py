@@ -8,7 +8,8 @@ import pytest
 from diffill.infill.api import StopSignal
 from diffill.infill.canvas import CanvasPlan, batch_canvases, build_canvas
 from diffill.infill.drafts.buffer import buffer_drafts
-from diffill.infill.engine import FillRequest
+from diffill.infill.engine import SURE_WITHOUT_OWN_LINE, FillRequest, InfillEngine
+from diffill.infill.ranking import default_ranker
 from diffill.infill.seeding import length_normalized, pseudo_log_likelihood
 from diffill.infill.syntax import HoleKind
 
@@ -43,8 +44,18 @@ def test_draft_from_the_buffer_is_chosen_when_right(engine):
     assert res.best == "+ dx, self.y + dy)" and res.shown
 
 
-def test_the_denoisers_own_line_joins_the_candidates_even_where_drafts_are_admissible(engine):
+def unsure(denoiser) -> InfillEngine:
+    """An engine whose ranker is sure of nothing: the denoiser's line is always awaited."""
+    return InfillEngine(denoiser, ranker=replace(default_ranker(), bias=-25.0))
+
+
+def test_the_denoisers_own_line_joins_the_candidates_even_where_drafts_are_admissible(denoiser, engine):
     req = FillRequest(text=SHIFTED + "\n", start=len(SHIFTED), language="python")
+    # With the shipped ranker the buffer's draft is sure: the loop is not awaited.
+    sure = engine.fill(replace(req, n=8))
+    assert sure.candidates[0].confidence >= SURE_WITHOUT_OWN_LINE and sure.steps == 1
+    assert all(c.source != "model" for c in sure.candidates)
+    engine = unsure(denoiser)
     plan = engine.plan(req)
     pool, result = engine.line_pool(req, plan, engine.budget(req, plan), req.start, None)
     drafts = [f for f in pool.items.values() if f.draft_rank < 9]
@@ -72,15 +83,15 @@ class DeadlineInTheLoop(StopSignal):
         return self.loop_checks > 1
 
 
-def test_a_loop_cut_by_the_deadline_leaves_the_whole_drafts_standing(engine):
+def test_a_loop_cut_by_the_deadline_leaves_the_whole_drafts_standing(denoiser):
     # A typed request gives way when its fill is hurried; the denoiser's own line, cut short,
     # must not make it give way where a whole draft is there to show.
     req = FillRequest(text=SHIFTED + "\n", start=len(SHIFTED), language="python")
-    engine.cache.clear()  # an earlier test's full fill of the same text would answer
+    engine = unsure(denoiser)
     stop = DeadlineInTheLoop()
     res = engine.fill(req, stop)
     assert stop.loop_checks == 2  # the loop ran a step, then met the deadline
-    assert not res.hurried and res.best == "+ dx, self.y + dy)" and res.shown
+    assert not res.hurried and res.best == "+ dx, self.y + dy)"
     assert all(c.source != "model" for c in engine.fill(replace(req, n=8), DeadlineInTheLoop()).candidates)
     # With nothing but the denoiser's line, the cut fill is hurried, as before.
     alone = engine.fill(replace(req, draft_policy="off"), DeadlineInTheLoop())

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ from diffill.infill.api import Cancelled, FillRequest, SamplerConfig, StopSignal
 from diffill.infill.canvas import CanvasPlan, batch_canvases, build_canvas
 from diffill.infill.engine import InfillEngine
 from diffill.infill.line_candidates import masked_prior
+from diffill.infill.ranking import default_ranker
 from diffill.infill.sampler import denoise
 from diffill.infill.scoring_process import CANCEL, ScoringProcess, request_of
 
@@ -294,7 +296,8 @@ def test_a_pass_abandoned_before_its_loop_was_read_stops_that_loop(denoiser, sco
 
 
 def test_a_fill_cancelled_while_proposing_stops_the_loop_it_sent(denoiser, monkeypatch):
-    engine = InfillEngine(denoiser)
+    # Sure of nothing, so every fill awaits the denoiser's line (engine.SURE_WITHOUT_OWN_LINE).
+    engine = InfillEngine(denoiser, ranker=replace(default_ranker(), bias=-25.0))
     assert engine.start_scoring_process()
     assert engine.scorer is not None and engine.scorer.usable.wait(READY_WITHIN_S)
     scorer = engine.scorer
@@ -312,5 +315,20 @@ def test_a_fill_cancelled_while_proposing_stops_the_loop_it_sent(denoiser, monke
         # The next fill drains the pass and the cancelled loop, then answers in full.
         res = engine.fill(FillRequest(text=TEXT, start=CURSOR, language="python"))
         assert res.candidates and res.steps > 1 and scorer.ready()
+    finally:
+        engine.close()
+
+
+def test_a_sure_candidate_cancels_the_loop_and_the_next_fill_is_whole(denoiser, monkeypatch):
+    # Sure of every admissible candidate: the denoiser's line is not awaited, its loop stops.
+    engine = InfillEngine(denoiser, ranker=replace(default_ranker(), bias=25.0))
+    assert engine.start_scoring_process()
+    assert engine.scorer is not None and engine.scorer.usable.wait(READY_WITHIN_S)
+    cancels = recorded_cancels(engine.scorer, monkeypatch)
+    try:
+        sure = engine.fill(FillRequest(text=TEXT, start=CURSOR, language="python"))
+        assert sure.steps == 1 and sure.shown and len(cancels) == 1
+        alone = engine.fill(FillRequest(text=TEXT, start=CURSOR, language="python", draft_policy="off"))
+        assert alone.steps > 1 and alone.candidates and len(cancels) == 1
     finally:
         engine.close()
