@@ -10,6 +10,10 @@ development holes and scored leave-one-repository-out there, and on the held-out
 and the smoke set with the weights fitted on all development holes:
 
     python docs/scripts/own_line_ab.py            # collects data/bench/own_line_{dev,repos,smoke}.jsonl once
+    python docs/scripts/own_line_ab.py --sure     # the shipped ranker: which loops need not be awaited
+
+`--sure` asks, for thresholds T: if the best admissible candidate is at least T likely before
+the denoiser's line joins, and the engine then skips the loop, which answers change?
 
 Collecting the 1,800 development holes takes about 15 minutes on two cores.
 """
@@ -112,6 +116,39 @@ def surest(rows: list[tuple[float, bool]], share: float) -> float:
     return round(sum(e for _, e in sorted(rows, key=lambda r: -r[0])[:k]) / k, 3)
 
 
+def best(ranker: Ranker, pool: list[dict]) -> tuple[float, bool, bool]:
+    """(probability, right, admissible) of the candidate the engine ranks first."""
+    if not pool:
+        return 0.0, False, False
+    fields = set(Features.__dataclass_fields__)
+    feats = [Features(**{k: v for k, v in c.items() if k in fields}) for c in pool]
+    p = ranker.probabilities(feats)
+    i = max(range(len(p)), key=lambda j: (feats[j].admissible(), p[j]))
+    return p[i], bool(pool[i]["label"]), feats[i].admissible()
+
+
+def sure_skip(sets: dict[str, list[dict]]) -> None:
+    from diffill.infill.ranking import default_ranker
+
+    ranker = default_ranker()
+    for bench, tasks in sets.items():
+        for threshold in (1.01, 0.9, 0.7, 0.5, 0.4, 0.3):
+            exact = skipped = shown = right_shown = 0
+            for t in tasks:
+                p, right, ok = best(ranker, t["fallback"])
+                if ok and p >= threshold:
+                    skipped += 1
+                else:
+                    p, right, _ = best(ranker, t["always"])
+                exact += right
+                shown += p >= ranker.show_at
+                right_shown += right and p >= ranker.show_at
+            print(json.dumps({"bench": bench, "sure_at": threshold, "exact": round(exact / len(tasks), 4),
+                              "loops_skipped": round(skipped / len(tasks), 3),
+                              "coverage": round(shown / len(tasks), 4),
+                              "precision": round(right_shown / max(shown, 1), 4)}), flush=True)
+
+
 def main() -> None:
     sets = {}
     for bench in ("dev", "repos", "smoke"):
@@ -119,6 +156,9 @@ def main() -> None:
         if not path.is_file():
             collect(bench, path)
         sets[bench] = fr.load(path)
+    if "--sure" in sys.argv[1:]:
+        sure_skip(sets)
+        return
     for pool in ("fallback", "always"):
         for t in (t for ts in sets.values() for t in ts):
             t["cands"] = t[pool]
