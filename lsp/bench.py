@@ -161,6 +161,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "served_from_last_suggestion": stats.continued,
         "cancelled": stats.cancelled,
         "gave_way": stats.gave_way,
+        "partial": stats.partial,
         "suggested_rate": round(statistics.fmean(record["suggested"]), 3) if record["suggested"] else 0.0,
         "exact_rest_of_line_rate": round(statistics.fmean(record["exact"]), 3) if record["exact"] else 0.0,
         "server_rss_mb": stats.rss_mb,

@@ -104,6 +104,7 @@ class StatsResult:
     index_accepted: int = 0  # accepted suggestions kept as drafts
     index_mb: float = 0.0  # approximate memory of its texts and windows
     gave_way: int = 0  # typed fills dropped: the typing budget ran out while denoising
+    partial: int = 0  # fills answered without the denoiser's own line: the budget cut its loop
 
 
 @attrs.define

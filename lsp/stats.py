@@ -115,6 +115,7 @@ class FillStats:
             cancelled=cancelled_since,
             continued=continued,
             gave_way=gave_way,
+            partial=sum(r.partial for r in results),
             cached=len(results) - len(ran),
             engine_ms_p50=round(percentile(ms, 0.5), 1),
             engine_ms_p95=round(percentile(ms, 0.95), 1),
