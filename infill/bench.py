@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from importlib import resources
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from .bench_cut import cut_tasks
 from .bench_fetch import CACHE, DEV_MANIFEST, fetch, is_cut_file, load_manifest, python_files
@@ -80,6 +80,20 @@ def dev_benchmark(out_dir: Path = OUT_DIR, cache: Path = CACHE) -> dict[str, Pat
     write_jsonl(tasks, paths["dev"])
     write_jsonl(workspace, paths["dev_workspace"])
     return paths
+
+
+def benchmark_modules() -> list[str]:
+    """The top-level modules of every project a benchmark cuts holes from, development and held-out.
+
+    An evaluation's corpus index leaves them out wherever they are installed or vendored here
+    (pip vendors platformdirs): it would otherwise copy them.
+    """
+    from .drafts.corpus_index import distribution_modules
+
+    dev = Path(str(resources.files("diffill.infill").joinpath(DEV_MANIFEST)))
+    repos = load_manifest() + load_manifest(dev)
+    cut = {PurePosixPath(repo.cut[0].removeprefix("src/")).parts[0].removesuffix(".py") for repo in repos}
+    return sorted(cut | set(distribution_modules(repo.name for repo in repos)))
 
 
 def load_bench(name: str, out_dir: Path = OUT_DIR, cache: Path = CACHE,

@@ -96,14 +96,21 @@ def settings_from(args: argparse.Namespace) -> FillSettings:
                         min_confidence=args.min_confidence, strength=args.strength)
 
 
-def load_engine(args: argparse.Namespace, long_lived: bool = False) -> InfillEngine:
+def load_engine(args: argparse.Namespace, long_lived: bool = False, for_bench: bool = False) -> InfillEngine:
     """The engine for a headless run: the corpus index loaded (or built once, ~1-2 min) first.
 
     long_lived: many fills follow (eval), so line holes are scored in a second process as in
     the server; a one-shot fill would spend more starting it than it saves.
+    for_bench: the corpus index leaves out every benchmark project installed here.
     """
     from .drafts.corpus_index import cache_dir
     from .engine import load_engine as build
+
+    exclude: list[str] = []
+    if for_bench:
+        from .bench import benchmark_modules
+
+        exclude = benchmark_modules()
 
     building = not any(cache_dir().glob("token-index-*/meta.json"))
     if building and os.environ.get("DIFFILL_CORPUS_INDEX", "1") != "0":
@@ -111,7 +118,7 @@ def load_engine(args: argparse.Namespace, long_lived: bool = False) -> InfillEng
     return build(args.model, args.device, args.dtype,
                  trust_remote_code=getattr(args, "trust_remote_code", False),
                  quantization=getattr(args, "quantization", None), wait_for_corpus=True,
-                 scoring_process=long_lived)
+                 scoring_process=long_lived, corpus_exclude=exclude)
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -371,7 +378,7 @@ def run_eval_bench(args: argparse.Namespace) -> int:
     try:
         tasks, workspace = load_bench(args.bench)
         tasks = pick_tasks(tasks, args.limit, args.sample)
-        engine = load_engine(args, long_lived=True)
+        engine = load_engine(args, long_lived=True, for_bench=True)
     except (OSError, FetchError) as exc:
         print(f"diffill: cannot prepare the benchmark: {exc}", file=sys.stderr)
         return EXIT_INPUT

@@ -37,7 +37,7 @@ def collect(path: Path, bench: str = "dev") -> None:
     from dataclasses import asdict
 
     from diffill.infill.api import FillRequest
-    from diffill.infill.bench import load_bench
+    from diffill.infill.bench import benchmark_modules, load_bench
     from diffill.infill.drafts.corpus_index import BackgroundIndex
     from diffill.infill.drafts.repo import RepoDrafts
     from diffill.infill.engine import InfillEngine
@@ -48,7 +48,8 @@ def collect(path: Path, bench: str = "dev") -> None:
     denoiser = load_denoiser(None, "cpu", "fp32")
     # Pools do not depend on the ranker; an unfitted one lets new features be collected.
     unfitted = Ranker(tuple(0.0 for _ in FEATURE_NAMES), 0.0, 1.0)
-    engine = InfillEngine(denoiser, corpus=BackgroundIndex(denoiser.tokenizer, denoiser.ids.eos),
+    corpus = BackgroundIndex(denoiser.tokenizer, denoiser.ids.eos, exclude=benchmark_modules())
+    engine = InfillEngine(denoiser, corpus=corpus,
                           ranker=unfitted)
     engine.corpus.get(None)  # type: ignore[union-attr]
     drafts = RepoDrafts(workspace)

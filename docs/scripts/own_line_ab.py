@@ -37,10 +37,13 @@ DATA = Path("data/bench")
 L2 = {"pointwise": 1e-4, "conditional": 3e-4}  # each ranker's strength as fit_ranker chose it
 
 
-def collect(bench: str, path: Path) -> None:
-    """Per hole: the pool with the denoiser's line only where nothing else is admissible, and always."""
+def collect(bench: str, path: Path, roots: list[Path] | None = None) -> None:
+    """Per hole: the pool with the denoiser's line only where nothing else is admissible, and always.
+
+    roots: what the corpus index reads (None: its default, the standard library and site-packages).
+    """
     from diffill.infill.api import FillRequest
-    from diffill.infill.bench import load_bench
+    from diffill.infill.bench import benchmark_modules, load_bench
     from diffill.infill.canvas import batch_canvases, build_canvas
     from diffill.infill.drafts.corpus_index import BackgroundIndex
     from diffill.infill.drafts.repo import RepoDrafts
@@ -51,7 +54,8 @@ def collect(bench: str, path: Path) -> None:
 
     tasks, workspace = load_bench(bench)
     d = load_denoiser(None, "cpu", "fp32")
-    engine = InfillEngine(d, corpus=BackgroundIndex(d.tokenizer, d.ids.eos),
+    corpus = BackgroundIndex(d.tokenizer, d.ids.eos, roots=roots, exclude=benchmark_modules())
+    engine = InfillEngine(d, corpus=corpus,
                           ranker=Ranker(tuple(0.0 for _ in FEATURE_NAMES), 0.0, 1.0))
     engine.corpus.get(None)  # type: ignore[union-attr]
     drafts = RepoDrafts(workspace) if workspace else None

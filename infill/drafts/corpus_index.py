@@ -3,9 +3,11 @@
 Corpus statistics cost no training compute: the standard library of the running Python is
 on every machine (about 9M tokens), and the continuations of a context there are a strong
 prior for idioms a 6M-parameter denoiser never learned (`if __name__ == "__main__":`,
-`for key, value in d.items():`). The index is built once per tokenizer and file set (a
-minute on two cores) and cached under the user's cache folder; other roots (site-packages,
-a monorepo) can be indexed instead.
+`for key, value in d.items():`). The installed packages (site-packages) add the idioms of
+third-party code; each top-level package gives at most PACKAGE_CAP_BYTES, so one large
+package (transformers' 54 MB of near-copied model files) does not outweigh the rest. The
+index is built once per tokenizer and file set (one to two minutes on two cores) and cached
+under the user's cache folder; other roots (a monorepo) can be indexed instead.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+import numpy as np
 from tokenizers import Tokenizer
 
 from .token_index import MAX_ORDER, TokenIndex
@@ -27,8 +30,11 @@ from .token_index import MAX_ORDER, TokenIndex
 log = logging.getLogger(__name__)
 
 MAX_FILE_BYTES = 400_000  # larger files are generated tables more often than code
+PACKAGE_CAP_BYTES = 8_000_000  # per installed top-level package
+SITE_CAP_BYTES = 200_000_000  # all installed packages together: bounds build time and memory
+TOKENIZE_BATCH = 256  # files tokenized at once: only their ids are kept, not the encodings
 SKIP_PARTS = frozenset({"site-packages", "dist-packages", "__pycache__", "lib2to3", "idlelib"})
-INDEX_VERSION = 1
+INDEX_VERSION = 2
 
 
 def cache_dir() -> Path:
@@ -38,6 +44,76 @@ def cache_dir() -> Path:
 
 def stdlib_root() -> Path:
     return Path(sysconfig.get_paths()["stdlib"])
+
+
+def site_roots() -> list[Path]:
+    """The running Python's site-packages folders (purelib, and platlib where it differs)."""
+    paths = sysconfig.get_paths()
+    found: list[Path] = []
+    for key in ("purelib", "platlib"):
+        path = Path(paths[key])
+        if path.is_dir() and path not in found:
+            found.append(path)
+    return found
+
+
+def sampled(files: list[Path], cap: int) -> list[Path]:
+    """Files in a stable pseudo-random order, as many as fit in cap bytes, sorted back.
+
+    A random rather than alphabetical cut spreads a large package's share over all its
+    modules (torch's `_dynamo` and `_inductor` sort first).
+    """
+    order = sorted(files, key=lambda p: hashlib.sha1(str(p).encode()).digest())
+    kept, total = [], 0
+    for path in order:
+        size = path.stat().st_size
+        if total + size <= cap:
+            kept.append(path)
+            total += size
+    return sorted(kept)
+
+
+def package_files(site: Path, exclude: Sequence[str] = ()) -> list[Path]:
+    """Python files of each top-level package under site, at most PACKAGE_CAP_BYTES each."""
+    skip = set(exclude)
+    found: list[Path] = []
+    for entry in sorted(site.iterdir()):
+        name = entry.name.removesuffix(".py")
+        if name in skip or name.startswith(".") or entry.suffix in (".dist-info", ".egg-info", ".pth"):
+            continue
+        if entry.is_dir():
+            found += sampled(python_files([entry], exclude), PACKAGE_CAP_BYTES)
+        elif entry.suffix == ".py" and entry.is_file() and entry.stat().st_size <= MAX_FILE_BYTES:
+            found.append(entry)
+    return found
+
+
+def default_files(exclude: Sequence[str] = ()) -> list[Path]:
+    """The standard library, then the installed packages (SITE_CAP_BYTES of them at most)."""
+    files = python_files([stdlib_root()], exclude)
+    site = [path for root in site_roots() for path in package_files(root, exclude)]
+    return files + sampled(site, SITE_CAP_BYTES)
+
+
+def distribution_modules(names: Iterable[str]) -> list[str]:
+    """Top-level module names that the installed distributions `names` provide.
+
+    An evaluation leaves its projects out of the index by these (a project installed here
+    would otherwise be copied verbatim into its own benchmark).
+    """
+    import importlib.metadata
+
+    found: set[str] = set()
+    for name in names:
+        try:
+            files = importlib.metadata.distribution(name).files or []
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        for file in files:
+            top = file.parts[0] if file.parts else ""
+            if top and top != ".." and not top.endswith((".dist-info", ".egg-info", ".pth")):
+                found.add(top.removesuffix(".py"))
+    return sorted(found - {"__pycache__", "bin"})
 
 
 def python_files(roots: Iterable[Path], exclude: Sequence[str] = ()) -> list[Path]:
@@ -82,15 +158,17 @@ def read_sources(files: Sequence[Path]) -> list[str]:
 
 
 def build_index(tokenizer: Tokenizer, files: Sequence[Path], separator: int) -> TokenIndex:
-    texts = read_sources(files)
-    docs = [enc.ids for enc in tokenizer.encode_batch(texts)]
+    docs: list[np.ndarray] = []
+    for at in range(0, len(files), TOKENIZE_BATCH):  # an encoding weighs ~50x its ids
+        texts = read_sources(files[at : at + TOKENIZE_BATCH])
+        docs += [np.asarray(enc.ids, np.uint16) for enc in tokenizer.encode_batch(texts)]
     return TokenIndex.build(docs, separator)
 
 
 def load_or_build(tokenizer: Tokenizer, separator: int, roots: Sequence[Path] | None = None,
                   exclude: Sequence[str] = ()) -> TokenIndex:
-    """The cached index of the Python files under roots (default: the standard library)."""
-    files = python_files(roots if roots is not None else [stdlib_root()], exclude)
+    """The cached index of the Python files under roots (default: `default_files`)."""
+    files = python_files(roots, exclude) if roots is not None else default_files(exclude)
     path = cache_dir() / f"token-index-{index_key(tokenizer, files)}"
     if path.exists():
         try:

@@ -40,15 +40,21 @@ def suffix_array(tokens: np.ndarray, depth: int = MAX_ORDER) -> np.ndarray:
     sa = np.argsort(rank, kind="stable")
     k = 1
     while k < depth:
-        shifted = np.zeros(n, np.int64)
-        shifted[:-k] = rank[k:]
         # The multiplier must exceed every rank: at first ranks are token ids + 1, which
         # can be larger than n in a short stream.
-        key = rank * (int(rank.max()) + 1) + shifted  # < (max(V, n) + 1)^2: fits in int64
+        key = rank * (int(rank.max()) + 1)  # + the rank k tokens on: < (max(V, n) + 1)^2
+        key[:-k] += rank[k:]
+        del rank  # temporaries go as soon as they are used: an index can be 60M tokens
         sa = np.argsort(key, kind="stable")
         sorted_key = key[sa]
+        del key
+        new_group = np.empty(n, bool)
+        new_group[0] = True
+        np.not_equal(sorted_key[1:], sorted_key[:-1], out=new_group[1:])
+        del sorted_key
         rank = np.empty(n, np.int64)
-        rank[sa] = np.cumsum(np.r_[True, sorted_key[1:] != sorted_key[:-1]])
+        rank[sa] = np.cumsum(new_group)
+        del new_group
         k *= 2
         if rank.max() == n:  # every suffix already distinct
             break
@@ -84,7 +90,7 @@ class TokenIndex:
         return self._first
 
     @classmethod
-    def build(cls, documents: Sequence[Sequence[int]], separator: int) -> TokenIndex:
+    def build(cls, documents: Sequence[Sequence[int] | np.ndarray], separator: int) -> TokenIndex:
         parts: list[np.ndarray] = []
         for doc in documents:
             parts.append(np.asarray(doc, np.uint16))
@@ -93,12 +99,13 @@ class TokenIndex:
         return cls(tokens.astype(">u2").tobytes(), suffix_array(tokens), separator)
 
     def save(self, folder: Path) -> None:
-        """Write tokens.be16, sa.npy and meta.json; the folder appears complete or not at all."""
+        """Write tokens.be16, sa.npy, first.npy and meta.json; the folder appears complete or not at all."""
         tmp = folder.with_name(folder.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         (tmp / "tokens.be16").write_bytes(bytes(self.buf))
         np.save(tmp / "sa.npy", self.sa)
+        np.save(tmp / "first.npy", self.first_token_bounds())  # else each process reads all of sa
         (tmp / "meta.json").write_text(json.dumps({"separator": self.separator, "tokens": len(self)}))
         shutil.rmtree(folder, ignore_errors=True)
         tmp.rename(folder)
@@ -111,7 +118,13 @@ class TokenIndex:
             buf = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if meta["tokens"] else b""
         if sa.dtype != np.int32 or len(buf) != 2 * len(sa) or len(sa) != meta["tokens"]:
             raise ValueError(f"{folder} is not a complete token index")
-        return cls(buf, sa, int(meta["separator"]))
+        index = cls(buf, sa, int(meta["separator"]))
+        if (folder / "first.npy").is_file():
+            first = np.load(folder / "first.npy")
+            if first.shape != (VOCAB_BOUND + 1,) or (len(sa) and first[-1] != len(sa)):
+                raise ValueError(f"{folder} is not a complete token index")
+            index._first = first
+        return index
 
     def __len__(self) -> int:
         return len(self.tokens)

@@ -74,3 +74,23 @@ def test_a_truncated_index_is_refused(tmp_path):
     (tmp_path / "idx" / "tokens.be16").write_bytes(data[:-2])
     with pytest.raises(ValueError):
         TokenIndex.load(tmp_path / "idx")
+
+
+def test_a_loaded_index_reads_its_saved_first_token_bounds(tmp_path):
+    # The bounds are saved with the index: a loading process need not read all of sa first.
+    rng = random.Random(4)
+    index = TokenIndex.build([[rng.randrange(1, 9) for _ in range(500)]], separator=0)
+    index.save(tmp_path / "idx")
+    loaded = TokenIndex.load(tmp_path / "idx")
+    assert loaded._first is not None
+    assert loaded._first.tolist() == index.first_token_bounds().tolist()
+    for context in ([3], [3, 4], [7, 1, 2]):
+        assert loaded.next_counts(context) == index.next_counts(context)
+
+
+def test_first_token_bounds_of_another_index_are_refused(tmp_path):
+    TokenIndex.build([[5, 6, 7]], separator=0).save(tmp_path / "idx")
+    other = TokenIndex.build([[5, 6, 7, 8, 9]], separator=0)
+    np.save(tmp_path / "idx" / "first.npy", other.first_token_bounds())
+    with pytest.raises(ValueError):
+        TokenIndex.load(tmp_path / "idx")

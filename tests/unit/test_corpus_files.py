@@ -1,0 +1,61 @@
+"""Which files the corpus index reads: the standard library, then each installed package capped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from diffill.infill.bench import benchmark_modules
+from diffill.infill.drafts import corpus_index
+from diffill.infill.drafts.corpus_index import distribution_modules, package_files, sampled
+
+
+def write(path: Path, size: int) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("x = 1\n" * (size // 6))
+    return path
+
+
+def test_a_large_package_gives_only_its_cap_and_small_ones_give_everything(tmp_path, monkeypatch):
+    monkeypatch.setattr(corpus_index, "PACKAGE_CAP_BYTES", 6_000)
+    site = tmp_path / "site-packages"
+    big = [write(site / "big" / f"m{i}.py", 1_200) for i in range(20)]
+    small = [write(site / "small" / "core.py", 1_200), write(site / "small" / "sub" / "util.py", 600)]
+    module = write(site / "single.py", 300)
+    write(site / "big-1.0.dist-info" / "record.py", 300)  # metadata, not code
+    write(site / "small" / "__pycache__" / "core.py", 300)
+
+    files = package_files(site)
+
+    taken = [f for f in files if f.parent.name == "big"]
+    assert 0 < sum(f.stat().st_size for f in taken) <= 6_000 and len(taken) < len(big)
+    assert set(small) <= set(files) and module in files
+    assert not any("dist-info" in str(f) or "__pycache__" in str(f) for f in files)
+    assert package_files(site) == files  # the same cut every time: the cache key stays stable
+
+
+def test_excluded_modules_leave_folders_and_single_files_out(tmp_path):
+    site = tmp_path / "site-packages"
+    write(site / "heldout" / "core.py", 600)
+    write(site / "bottle.py", 600)
+    write(site / "other" / "_vendor" / "heldout" / "api.py", 600)  # a vendored copy
+    kept = write(site / "other" / "main.py", 600)
+    assert package_files(site, exclude=["heldout", "bottle"]) == [kept]
+
+
+def test_the_sample_is_spread_and_bounded(tmp_path):
+    files = [write(tmp_path / f"f{i:02d}.py", 1_000) for i in range(30)]
+    picked = sampled(files, 10_000)
+    assert len(picked) == 10 and picked == sorted(picked)
+    assert picked != files[:10]  # not the alphabetical head
+
+
+def test_distribution_modules_reads_what_an_installed_project_provides():
+    assert "attr" in distribution_modules(["attrs"]) and "attrs" in distribution_modules(["attrs"])
+    assert distribution_modules(["no-such-project-here"]) == []
+
+
+def test_benchmarks_leave_out_their_projects_under_their_import_names():
+    modules = benchmark_modules()
+    # dev projects whose import name differs from the project's, a single-module project,
+    # and one pip vendors
+    assert {"dateutil", "jwt", "dotenv", "pycodestyle", "bottle", "platformdirs"} <= set(modules)
