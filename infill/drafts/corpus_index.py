@@ -77,7 +77,12 @@ def package_files(site: Path, exclude: Sequence[str] = ()) -> list[Path]:
     """Python files of each top-level package under site, at most PACKAGE_CAP_BYTES each."""
     skip = set(exclude)
     found: list[Path] = []
-    for entry in sorted(site.iterdir()):
+    try:
+        entries = sorted(site.iterdir())
+    except OSError as exc:  # unreadable: the standard library still makes an index
+        log.warning("corpus index: skipping %s: %s", site, exc)
+        return []
+    for entry in entries:
         name = entry.name.removesuffix(".py")
         if name in skip or name.startswith(".") or entry.suffix in (".dist-info", ".egg-info", ".pth"):
             continue

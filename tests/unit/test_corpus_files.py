@@ -59,3 +59,35 @@ def test_benchmarks_leave_out_their_projects_under_their_import_names():
     # dev projects whose import name differs from the project's, a single-module project,
     # and one pip vendors
     assert {"dateutil", "jwt", "dotenv", "pycodestyle", "bottle", "platformdirs"} <= set(modules)
+
+
+def test_an_unreadable_site_folder_gives_nothing_and_no_error(tmp_path):
+    assert package_files(tmp_path / "missing") == []
+
+
+class RecordedIndex:
+    """Stands in for the corpus index: records what it was asked to leave out, builds nothing."""
+
+    made: list[tuple[str, ...]] = []
+
+    def __init__(self, tokenizer, separator, roots=None, exclude=(), start=True):  # noqa: ANN001
+        RecordedIndex.made.append(tuple(exclude))
+
+    def get(self, wait=0.0):  # noqa: ANN001
+        return None
+
+
+def test_only_an_evaluation_leaves_the_benchmark_projects_out_of_the_index(monkeypatch):
+    import argparse
+
+    from diffill.infill import cli, engine
+
+    monkeypatch.setattr(engine, "BackgroundIndex", RecordedIndex)
+    monkeypatch.setenv("DIFFILL_CORPUS_INDEX", "1")
+    args = argparse.Namespace(model=None, device="cpu", dtype="fp32")
+    RecordedIndex.made.clear()
+    cli.load_engine(args)
+    cli.load_engine(args, for_bench=True)
+    editor, bench = RecordedIndex.made
+    assert editor == ()
+    assert {"anyio", "dateutil", "platformdirs"} <= set(bench)
