@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 MAX_FILE_BYTES = 400_000  # larger files are generated tables more often than code
 PACKAGE_CAP_BYTES = 8_000_000  # per installed top-level package
-SITE_CAP_BYTES = 200_000_000  # all installed packages together: bounds build time and memory
+SITE_CAP_BYTES = 100_000_000  # all installed packages together: bounds build time and memory
 TOKENIZE_BATCH = 256  # files tokenized at once: only their ids are kept, not the encodings
 SKIP_PARTS = frozenset({"site-packages", "dist-packages", "__pycache__", "lib2to3", "idlelib"})
 INDEX_VERSION = 2
