@@ -11,7 +11,9 @@ project is left out of both indexes (`benchmark_modules`).
     python docs/scripts/corpus_ab.py
 
 Pools are written once to data/bench/corpus_{stdlib,site}_{dev,repos,smoke}.jsonl and reused
-(about five minutes a variant on two AVX-512 cores, plus a minute or two to build the index).
+(about ten minutes a variant on an AVX-512 core, plus a minute or two to build the index).
+MODEL_CARD.md's table was taken with the thirty development repositories of then (1,800
+holes); a run from scratch collects all of today's.
 """
 
 from __future__ import annotations

@@ -15,7 +15,8 @@ and the smoke set with the weights fitted on all development holes:
 `--sure` asks, for thresholds T: if the best admissible candidate is at least T likely before
 the denoiser's line joins, and the engine then skips the loop, which answers change?
 
-Collecting the 1,800 development holes takes about 15 minutes on two cores.
+Collecting the development holes (3,300 since the seventh session) takes about 7 minutes
+on an AVX-512 core.
 """
 
 from __future__ import annotations
