@@ -17,8 +17,10 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import sysconfig
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -35,6 +37,7 @@ SITE_CAP_BYTES = 100_000_000  # all installed packages together: bounds build ti
 TOKENIZE_BATCH = 256  # files tokenized at once: only their ids are kept, not the encodings
 SKIP_PARTS = frozenset({"site-packages", "dist-packages", "__pycache__", "lib2to3", "idlelib"})
 INDEX_VERSION = 2
+STALE_DAYS = 30  # an index no process loaded for this long goes when another is built
 
 
 def cache_dir() -> Path:
@@ -177,7 +180,9 @@ def load_or_build(tokenizer: Tokenizer, separator: int, roots: Sequence[Path] | 
     path = cache_dir() / f"token-index-{index_key(tokenizer, files)}"
     if path.exists():
         try:
-            return TokenIndex.load(path)
+            index = TokenIndex.load(path)
+            mark_used(path)
+            return index
         except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:  # a corrupt cache is rebuilt
             log.warning("rebuilding the corpus index: %s", exc)
     try:
@@ -197,7 +202,35 @@ def load_or_build(tokenizer: Tokenizer, separator: int, roots: Sequence[Path] | 
             index.save(path)
         except OSError as exc:
             log.warning("could not cache the corpus index: %s", exc)
+        prune_stale(path)
         return index
+
+
+def mark_used(path: Path) -> None:
+    """Touch the index's meta.json: its time says when a process last loaded it."""
+    try:
+        os.utime(path / "meta.json")
+    except OSError:
+        pass  # a read-only cache still serves
+
+
+def prune_stale(keep: Path, now: float | None = None) -> None:
+    """Delete the other cached indexes no process loaded for STALE_DAYS.
+
+    Each Python and set of installed packages has its own index (about 200 MB); without
+    this, every virtual environment a user ever made would keep one.
+    """
+    cutoff = (time.time() if now is None else now) - STALE_DAYS * 86_400
+    for other in keep.parent.glob("token-index-*"):
+        if other == keep or not other.is_dir() or other.suffix == ".tmp":
+            continue
+        try:
+            stale = (other / "meta.json").stat().st_mtime < cutoff
+        except OSError:
+            continue  # incomplete: being built, or not an index
+        if stale:
+            shutil.rmtree(other, ignore_errors=True)
+            other.with_name(other.name + ".lock").unlink(missing_ok=True)
 
 
 class BackgroundIndex:

@@ -91,3 +91,28 @@ def test_only_an_evaluation_leaves_the_benchmark_projects_out_of_the_index(monke
     editor, bench = RecordedIndex.made
     assert editor == ()
     assert {"anyio", "dateutil", "platformdirs"} <= set(bench)
+
+
+def test_building_an_index_deletes_those_no_process_loaded_for_a_month(tmp_path):
+    import os
+    import time
+
+    from diffill.infill.drafts.corpus_index import STALE_DAYS, mark_used, prune_stale
+
+    def index(name: str, age_days: float) -> Path:
+        folder = tmp_path / f"token-index-{name}"
+        folder.mkdir()
+        (folder / "meta.json").write_text("{}")
+        (tmp_path / f"token-index-{name}.lock").write_text("")
+        then = time.time() - age_days * 86_400
+        os.utime(folder / "meta.json", (then, then))
+        return folder
+
+    new, recent = index("new", 0), index("recent", 3)
+    old, used = index("old", STALE_DAYS + 1), index("used", 90)
+    building = tmp_path / "token-index-half.tmp"
+    building.mkdir()  # another process's build in progress: no meta.json yet
+    mark_used(used)  # loaded now, however old its build
+    prune_stale(new)
+    assert new.exists() and recent.exists() and used.exists() and building.exists()
+    assert not old.exists() and not (tmp_path / "token-index-old.lock").exists()
