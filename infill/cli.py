@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
-import os
 import sys
 from collections.abc import Callable
 from dataclasses import asdict, replace
@@ -103,7 +102,6 @@ def load_engine(args: argparse.Namespace, long_lived: bool = False, for_bench: b
     the server; a one-shot fill would spend more starting it than it saves.
     for_bench: the corpus index leaves out every benchmark project installed here.
     """
-    from .drafts.corpus_index import cache_dir
     from .engine import load_engine as build
 
     exclude: list[str] = []
@@ -112,13 +110,14 @@ def load_engine(args: argparse.Namespace, long_lived: bool = False, for_bench: b
 
         exclude = benchmark_modules()
 
-    building = not any(cache_dir().glob("token-index-*/meta.json"))
-    if building and os.environ.get("DIFFILL_CORPUS_INDEX", "1") != "0":
-        print(f"diffill: building the corpus index (once; cached in {cache_dir()})", file=sys.stderr)
+    def announce(folder: Path) -> None:
+        print(f"diffill: building the corpus index (once for this Python and its packages, a minute "
+              f"or two; cached in {folder})", file=sys.stderr, flush=True)
+
     return build(args.model, args.device, args.dtype,
                  trust_remote_code=getattr(args, "trust_remote_code", False),
                  quantization=getattr(args, "quantization", None), wait_for_corpus=True,
-                 scoring_process=long_lived, corpus_exclude=exclude)
+                 scoring_process=long_lived, corpus_exclude=exclude, on_corpus_build=announce)
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -13,7 +13,7 @@ import logging
 import os
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -584,7 +584,8 @@ def fill_text(engine: InfillEngine, text: str, offset: int, **kwargs: object) ->
 def load_engine(model: Path | None, device: str = "auto", dtype: str = "auto", *,
                 trust_remote_code: bool = False, quantization: str | None = None,
                 wait_for_corpus: bool = False, scoring_process: bool = False,
-                corpus_exclude: Sequence[str] = ()) -> InfillEngine:
+                corpus_exclude: Sequence[str] = (),
+                on_corpus_build: Callable[[Path], None] | None = None) -> InfillEngine:
     """The engine on a checkpoint (None: the shipped model), as the CLI and the server build it.
 
     The corpus index loads (or is built once) in its own thread; wait_for_corpus waits for it
@@ -592,6 +593,7 @@ def load_engine(model: Path | None, device: str = "auto", dtype: str = "auto", *
     server). DIFFILL_CORPUS_INDEX=0 runs without it. scoring_process: a long-lived engine (the
     server, eval) scores line holes in a second process (`start_scoring_process`).
     corpus_exclude: top-level modules the corpus index leaves out (an evaluation's projects).
+    on_corpus_build: called with the cache folder if the corpus index has to be built.
     """
     from diffill.model.loading import load_denoiser
 
@@ -599,7 +601,8 @@ def load_engine(model: Path | None, device: str = "auto", dtype: str = "auto", *
                              quantization=quantization)
     corpus = None
     if os.environ.get("DIFFILL_CORPUS_INDEX", "1") != "0":
-        corpus = BackgroundIndex(denoiser.tokenizer, denoiser.ids.eos, exclude=corpus_exclude)
+        corpus = BackgroundIndex(denoiser.tokenizer, denoiser.ids.eos, exclude=corpus_exclude,
+                                 on_build=on_corpus_build)
         if wait_for_corpus:
             corpus.get(None)
     engine = InfillEngine(denoiser, corpus=corpus)

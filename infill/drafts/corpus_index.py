@@ -21,7 +21,7 @@ import shutil
 import sysconfig
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -174,8 +174,11 @@ def build_index(tokenizer: Tokenizer, files: Sequence[Path], separator: int) -> 
 
 
 def load_or_build(tokenizer: Tokenizer, separator: int, roots: Sequence[Path] | None = None,
-                  exclude: Sequence[str] = ()) -> TokenIndex:
-    """The cached index of the Python files under roots (default: `default_files`)."""
+                  exclude: Sequence[str] = (), on_build: Callable[[Path], None] | None = None) -> TokenIndex:
+    """The cached index of the Python files under roots (default: `default_files`).
+
+    on_build: called with the cache folder when this call builds the index (a minute or two).
+    """
     files = python_files(roots, exclude) if roots is not None else default_files(exclude)
     path = cache_dir() / f"token-index-{index_key(tokenizer, files)}"
     if path.exists():
@@ -197,6 +200,8 @@ def load_or_build(tokenizer: Tokenizer, separator: int, roots: Sequence[Path] | 
         if path.exists():
             return TokenIndex.load(path)
         log.info("building the corpus index over %d files (once; cached in %s)", len(files), path.parent)
+        if on_build is not None:
+            on_build(path.parent)
         index = build_index(tokenizer, files, separator)
         try:
             index.save(path)
@@ -237,10 +242,12 @@ class BackgroundIndex:
     """Builds or loads the corpus index off the request path; None until it is ready."""
 
     def __init__(self, tokenizer: Tokenizer, separator: int, roots: Sequence[Path] | None = None,
-                 exclude: Sequence[str] = (), start: bool = True) -> None:
+                 exclude: Sequence[str] = (), start: bool = True,
+                 on_build: Callable[[Path], None] | None = None) -> None:
         self._index: TokenIndex | None = None
         self._ready = threading.Event()
         self._args = (tokenizer, separator, roots, tuple(exclude))
+        self._on_build = on_build
         self.error: str | None = None
         if start:
             threading.Thread(target=self._run, name="diffill-corpus-index", daemon=True).start()
@@ -248,7 +255,7 @@ class BackgroundIndex:
     def _run(self) -> None:
         try:
             tokenizer, separator, roots, exclude = self._args
-            self._index = load_or_build(tokenizer, separator, roots, exclude)
+            self._index = load_or_build(tokenizer, separator, roots, exclude, self._on_build)
         except Exception as exc:  # noqa: BLE001 - the engine works without it; say why
             self.error = f"{type(exc).__name__}: {exc}"
             log.warning("corpus index unavailable: %s", self.error)

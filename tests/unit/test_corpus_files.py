@@ -70,7 +70,7 @@ class RecordedIndex:
 
     made: list[tuple[str, ...]] = []
 
-    def __init__(self, tokenizer, separator, roots=None, exclude=(), start=True):  # noqa: ANN001
+    def __init__(self, tokenizer, separator, roots=None, exclude=(), start=True, on_build=None):  # noqa: ANN001
         RecordedIndex.made.append(tuple(exclude))
 
     def get(self, wait=0.0):  # noqa: ANN001
@@ -116,3 +116,18 @@ def test_building_an_index_deletes_those_no_process_loaded_for_a_month(tmp_path)
     prune_stale(new)
     assert new.exists() and recent.exists() and used.exists() and building.exists()
     assert not old.exists() and not (tmp_path / "token-index-old.lock").exists()
+
+
+def test_the_caller_hears_when_an_index_is_built_and_not_when_it_is_loaded(tmp_path, monkeypatch):
+    from tokenizers import Tokenizer
+
+    from diffill.infill.drafts.corpus_index import load_or_build
+    from diffill.model.checkpoint import DEFAULT_CHECKPOINT
+
+    monkeypatch.setenv("DIFFILL_CACHE", str(tmp_path / "cache"))
+    tokenizer = Tokenizer.from_file(str(DEFAULT_CHECKPOINT / "tokenizer.json"))
+    write(tmp_path / "code" / "m.py", 600)
+    heard: list[Path] = []
+    load_or_build(tokenizer, 4, roots=[tmp_path / "code"], on_build=heard.append)
+    load_or_build(tokenizer, 4, roots=[tmp_path / "code"], on_build=heard.append)  # cached now
+    assert heard == [tmp_path / "cache"]
