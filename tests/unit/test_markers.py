@@ -6,6 +6,7 @@ import pytest
 
 from diffill.infill.engine import InfillEngine
 from diffill.infill.markers import DEFAULT_MARKER, apply_edits, fill_markers, unfilled_note
+from diffill.infill.ranking import FEATURE_NAMES, Ranker
 from diffill.infill.requests import FillSettings
 from diffill.model.denoiser import MaskedLMDenoiser
 
@@ -27,8 +28,19 @@ def test_edits_are_in_original_coordinates_and_replace_every_marker(engine: Infi
     assert filled.startswith("def f(x):\n    y = ") and filled.endswith("\n")
 
 
+def draft_trusting(engine: InfillEngine) -> InfillEngine:
+    """The same model under a ranker that puts an admissible workspace draft first.
+
+    What is tested below is where drafts are looked up and what they see; whether a draft
+    should win against the other candidates is the fitted ranker's call, not this test's.
+    """
+    weights = tuple(5.0 if name in ("workspace", "workspace_top") else 0.0 for name in FEATURE_NAMES)
+    return InfillEngine(engine.denoiser, ranker=Ranker(weights, 0.0, 0.0))
+
+
 def test_drafts_are_looked_up_without_the_marker_and_earlier_fills_are_context(
         engine: InfillEngine) -> None:
+    engine = draft_trusting(engine)
     seen: list[tuple[str, int]] = []
 
     def lookup(text: str, at: int) -> tuple[str, ...]:
