@@ -60,13 +60,14 @@ def site_roots() -> list[Path]:
     return found
 
 
-def sampled(files: list[Path], cap: int) -> list[Path]:
+def sampled(files: list[Path], cap: int, base: Path) -> list[Path]:
     """Files in a stable pseudo-random order, as many as fit in cap bytes, sorted back.
 
     A random rather than alphabetical cut spreads a large package's share over all its
-    modules (torch's `_dynamo` and `_inductor` sort first).
+    modules (torch's `_dynamo` and `_inductor` sort first). The order hashes each path below
+    base, so the same packages give the same index wherever the environment lives.
     """
-    order = sorted(files, key=lambda p: hashlib.sha1(str(p).encode()).digest())
+    order = sorted(files, key=lambda p: hashlib.sha1(p.relative_to(base).as_posix().encode()).digest())
     kept, total = [], 0
     for path in order:
         size = path.stat().st_size
@@ -90,7 +91,7 @@ def package_files(site: Path, exclude: Sequence[str] = ()) -> list[Path]:
         if name in skip or name.startswith(".") or entry.suffix in (".dist-info", ".egg-info", ".pth"):
             continue
         if entry.is_dir():
-            found += sampled(python_files([entry], exclude), PACKAGE_CAP_BYTES)
+            found += sampled(python_files([entry], exclude), PACKAGE_CAP_BYTES, site)
         elif entry.suffix == ".py" and entry.is_file() and entry.stat().st_size <= MAX_FILE_BYTES:
             found.append(entry)
     return found
@@ -99,8 +100,10 @@ def package_files(site: Path, exclude: Sequence[str] = ()) -> list[Path]:
 def default_files(exclude: Sequence[str] = ()) -> list[Path]:
     """The standard library, then the installed packages (SITE_CAP_BYTES of them at most)."""
     files = python_files([stdlib_root()], exclude)
-    site = [path for root in site_roots() for path in package_files(root, exclude)]
-    return files + sampled(site, SITE_CAP_BYTES)
+    roots = site_roots()
+    site = [path for root in roots for path in package_files(root, exclude)]
+    # purelib and platlib share their parent (lib/ and lib64/ aside): paths hash below it.
+    return files + sampled(site, SITE_CAP_BYTES, Path(os.path.commonpath(roots)) if roots else Path("/"))
 
 
 def distribution_modules(names: Iterable[str]) -> list[str]:

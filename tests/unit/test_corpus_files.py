@@ -44,9 +44,20 @@ def test_excluded_modules_leave_folders_and_single_files_out(tmp_path):
 
 def test_the_sample_is_spread_and_bounded(tmp_path):
     files = [write(tmp_path / f"f{i:02d}.py", 1_000) for i in range(30)]
-    picked = sampled(files, 10_000)
+    picked = sampled(files, 10_000, tmp_path)
     assert len(picked) == 10 and picked == sorted(picked)
     assert picked != files[:10]  # not the alphabetical head
+
+
+def test_the_same_packages_give_the_same_files_wherever_they_are_installed(tmp_path, monkeypatch):
+    monkeypatch.setattr(corpus_index, "PACKAGE_CAP_BYTES", 6_000)
+    chosen = []
+    for home in ("one/venv", "two/elsewhere/venv"):
+        site = tmp_path / home / "site-packages"
+        for i in range(20):
+            write(site / "big" / f"m{i}.py", 1_200)
+        chosen.append([f.relative_to(site) for f in package_files(site)])
+    assert chosen[0] == chosen[1]
 
 
 def test_distribution_modules_reads_what_an_installed_project_provides():
