@@ -281,6 +281,7 @@ class InfillEngine:
             prior, warm = self.scored(scoring, ids, attention, cv.slot_positions, allowed,
                                       sampler.refresh_every)
             pool.describe(d, prior, cv.healed)
+            self.score_lead_in(req, pool, end, stop)
             # The denoiser's own line joins every hole's candidates: it is the one source that
             # writes a line nothing nearby holds (`return f.read()` under `with open(p) as f:`),
             # and the ranker weighs it against the drafts (MODEL_CARD.md, "The denoiser's own line").
@@ -303,6 +304,7 @@ class InfillEngine:
                 return pool, replace(result, slots=[], logprob=[])
             lines = [self.decode_slots(slot_ids, cv.healed) for slot_ids in result.slots]
             pool.offer_model_lines(lines, d, prior, cv.healed)
+            self.score_lead_in(req, pool, end, stop)
             return pool, result
         finally:
             if scoring is not None:
@@ -340,6 +342,20 @@ class InfillEngine:
                             self.scoring_patience_s)
                 self.close()
         return masked_prior(self.denoiser, ids, attention, positions, allowed, refresh_every)
+
+    def score_lead_in(self, req: FillRequest, pool: Pool, end: int, stop: StopSignal | None) -> None:
+        """The n-gram's lead_in for the candidates that lack it (drafts off: the model alone, none)."""
+        if req.draft_policy == "off":
+            return
+        fills = [fill for fill, f in pool.items.items() if f.lead_in is None]
+        stopped = stop.fired if stop else None
+        scores = self.ngram.lead_in(req.text[: req.start], fills, req.text[end:], stopped)
+        if None in scores:  # stopped: a gap against unscored rivals would mislead, so none has one
+            for f in pool.items.values():
+                f.lead_in = None
+            return
+        for fill, score in zip(fills, scores, strict=True):
+            pool.items[fill].lead_in = score
 
     def propose_drafts(self, req: FillRequest, pool: Pool, newline: str, end: int,
                        stop: StopSignal | None) -> None:

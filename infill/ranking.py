@@ -3,7 +3,8 @@
 Candidates come from several sources (the buffer's drafts, the workspace index, the n-gram
 proposer, the denoiser's own fill); none of their native scores compare with the others'.
 A linear score over a few features of each candidate (the denoiser's score with the suffix
-in view, the n-gram score, how long a context the drafts matched, agreement between sources,
+in view, the n-gram score, how well the n-gram says it leads into the code after the hole,
+how long a context the drafts matched, agreement between sources,
 syntax of the filled statement, identifiers the file never mentions) enters a softmax over
 the hole's candidates and one more option, "none of them is right", whose score is fitted
 too (a conditional logit with an outside option). Each candidate's probability is therefore
@@ -60,8 +61,14 @@ class Features:
     line_start: bool = False  # the hole starts its line (whole lines are right less often)
     redefines: bool = False  # a def/class of a name its block defines already (redundant_lines)
     assigns_itself: bool = False  # `x = x`
+    # n-gram log-prob of the first tokens after it (NgramProposer.lead_in); None: not scored
+    lead_in: float | None = None
 
-    def vector(self) -> list[float]:
+    def vector(self, best_lead_in: float | None = None) -> list[float]:
+        """The ranker's inputs; best_lead_in: the best lead_in among the hole's candidates."""
+        # How much worse than its best rival it leads into the code after the hole: the
+        # suffix's first tokens are the same for every candidate, so only the gap means something.
+        gap = self.lead_in - best_lead_in if self.lead_in is not None and best_lead_in is not None else 0.0
         return [
             self.denoiser,
             max(self.ngram, -30.0) / 10,
@@ -92,6 +99,7 @@ class Features:
             float(self.fresh_available and not self.fresh_names),
             float(self.line_start),
             float(self.scope == "try"),
+            max(gap, -30.0) / 10,
         ]
 
     def admissible(self) -> bool:
@@ -112,7 +120,7 @@ FEATURE_NAMES = (
     "draft_any", "copy", "workspace", "workspace_top", "model", "sources", "syntax_ok",
     "balanced", "unknown_ids", "repeats_nearby", "foreign_attributes", "tokens", "scope_import",
     "scope_init", "scope_return", "unbound_names", "scope_else", "scope_first", "fresh_names",
-    "fresh_missed", "line_start", "scope_try",
+    "fresh_missed", "line_start", "scope_try", "lead_in_gap",
 )
 
 
@@ -134,9 +142,10 @@ class Ranker:
     bias: float  # minus the score of "none of the candidates is right"
     show_at: float  # probability a candidate needs to be shown
 
-    def score(self, features: Features) -> float:
+    def score(self, features: Features, best_lead_in: float | None = None) -> float:
         """The candidate's score against "none is right" (a log-odds when it stands alone)."""
-        return self.bias + sum(w * x for w, x in zip(self.weights, features.vector(), strict=True))
+        x = features.vector(best_lead_in)
+        return self.bias + sum(w * v for w, v in zip(self.weights, x, strict=True))
 
     def probability(self, features: Features) -> float:
         """The probability of a candidate with no rival."""
@@ -148,11 +157,18 @@ class Ranker:
         A softmax over the candidates' scores and "none is right" (score 0): the
         probabilities sum to less than one, the rest being the chance that none is right.
         """
-        scores = [max(min(self.score(f), 30.0), -30.0) for f in pool]
+        best = best_lead_in(pool)
+        scores = [max(min(self.score(f, best), 30.0), -30.0) for f in pool]
         top = max([0.0, *scores])
         exps = [math.exp(s - top) for s in scores]
         total = math.exp(-top) + sum(exps)
         return [e / total for e in exps]
+
+
+def best_lead_in(pool: list[Features]) -> float | None:
+    """The best lead_in among a hole's candidates (None when none was scored)."""
+    scored = [f.lead_in for f in pool if f.lead_in is not None]
+    return max(scored) if scored else None
 
 
 @cache

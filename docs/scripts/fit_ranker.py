@@ -8,7 +8,7 @@ workspace index and the corpus index, as in an editor; a conditional logit (each
 among its candidates and "none is right"; L2, full batch) is fitted on them;
 leave-one-repository-out top-1 exact match and precision/coverage
 are reported; the display threshold is the lowest confidence whose shown suggestions reach
-the target precision; the weights go to infill/ranker.json.
+the target precision leaving each repository out; the weights go to infill/ranker.json.
 
     python docs/scripts/fit_ranker.py [--features data/bench/dev_features.jsonl] [--precision 0.6]
 
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from diffill.infill.ranking import FEATURE_NAMES, Features, Ranker
+from diffill.infill.ranking import FEATURE_NAMES, Features, Ranker, best_lead_in
 
 
 def load(path: Path) -> list[dict]:
@@ -74,7 +74,8 @@ def collect(path: Path, bench: str = "dev") -> None:
 def matrix(task: dict) -> tuple[np.ndarray, np.ndarray]:
     fields = set(Features.__dataclass_fields__)
     feats = [Features(**{k: v for k, v in c.items() if k in fields}) for c in task["cands"]]
-    x = np.array([f.vector() for f in feats], dtype=np.float64).reshape(-1, len(FEATURE_NAMES))
+    best = best_lead_in(feats)
+    x = np.array([f.vector(best) for f in feats], dtype=np.float64).reshape(-1, len(FEATURE_NAMES))
     y = np.array([bool(c["label"]) for c in task["cands"]], dtype=np.float64)
     return x, y
 
@@ -210,9 +211,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--features", type=Path, default=Path("data/bench/dev_features.jsonl"))
     ap.add_argument("--out", type=Path, default=Path("infill/ranker.json"))
-    # Above the 0.6 the product aims at: the leave-one-repository-out precision at a
-    # threshold fitted on all development repositories runs a few points under its target.
-    ap.add_argument("--precision", type=float, default=0.65)
+    # The threshold is set on leave-one-repository-out rows (what a new repository sees), at
+    # 10 points above the 60% the product aims at: a handful of new repositories can read
+    # that much lower (resampling six development repositories of 38 holes each, one time in
+    # ten at the chosen threshold), and held-out repositories have been harder than these.
+    ap.add_argument("--precision", type=float, default=0.70)
     args = ap.parse_args()
     if not args.features.is_file():
         collect(args.features)
@@ -223,7 +226,7 @@ def main() -> None:
     l2 = max(L2_GRID, key=lambda k: (round(sum(e for _, e in by_l2[k]) / len(tasks), 4), k))
     held = by_l2[l2]
     w, b = fit(tasks, l2)
-    cut = threshold_for(top1(tasks, w, b), args.precision)
+    cut = threshold_for(held, args.precision)
     oracle = sum(any(c["label"] for c in t["cands"]) for t in tasks) / max(len(tasks), 1)
     print(json.dumps({"leave_one_repo_out": report(held, cut), "fitted": report(top1(tasks, w, b), cut),
                       "oracle_exact": round(oracle, 4), "show_at": cut, "l2": l2,

@@ -26,6 +26,7 @@ MAX_ORDER = 24  # longest context (tokens) a query looks at; the sort depth
 SAMPLE_CAP = 4096  # a range bigger than this is counted on an even subsample
 VOCAB_BOUND = 1 << 16  # token ids are stored as uint16
 TOP_NEXT = 48  # continuations a query returns at most (the rest only count in the totals)
+BIG_SPAN_CACHE = 8192  # counts of frequent contexts kept (about 5 KB each)
 
 
 def suffix_array(tokens: np.ndarray, depth: int = MAX_ORDER) -> np.ndarray:
@@ -77,6 +78,9 @@ class TokenIndex:
         assert len(self.buf) == 2 * len(self.sa), "one suffix per token"
         self.tokens = np.frombuffer(self.buf, ">u2")  # (N,) a view, no copy
         self._first: np.ndarray | None = None
+        # Short, frequent contexts (a newline and indentation, `self`, `(`) recur in every
+        # request and cost a sort of thousands of continuations each: their counts are kept.
+        self._big: dict[tuple[int, ...], tuple[dict[int, float], float, int]] = {}
 
     def first_token_bounds(self) -> np.ndarray:
         """(V + 1,) start of each first token's block in the suffix array (built on first use).
@@ -163,6 +167,9 @@ class TokenIndex:
         The separator (end of a document) is not a continuation. Totals and distinct counts
         cover every continuation, so smoothing stays right when only the top few are kept.
         """
+        key = tuple(context)
+        if top == TOP_NEXT and (hit := self._big.get(key)) is not None:
+            return hit  # shared: callers never change it
         lo, hi = self.span(context)
         if hi <= lo:
             return {}, 0.0, 0
@@ -171,10 +178,19 @@ class TokenIndex:
             nexts = [int(self.tokens[p + width]) for p in self.sa[lo:hi].tolist() if p + width < n]
             small = Counter(t for t in nexts if t != self.separator)
             return dict(sorted(small.items())), float(sum(small.values())), len(small)
+        counted = self.count_span(lo, hi, len(context), top)
+        if top == TOP_NEXT:
+            if len(self._big) >= BIG_SPAN_CACHE:
+                self._big.pop(next(iter(self._big)))  # oldest first
+            self._big[key] = counted
+        return counted
+
+    def count_span(self, lo: int, hi: int, width: int, top: int) -> tuple[dict[int, float], float, int]:
+        """next_counts for a range of more than TOP_NEXT suffixes: numpy, on an even subsample."""
         picks = self.sa[lo:hi]
         if len(picks) > SAMPLE_CAP:  # an even subsample keeps the proportions
             picks = picks[:: len(picks) // SAMPLE_CAP + 1]
-        after = picks.astype(np.int64) + len(context)
+        after = picks.astype(np.int64) + width
         after = after[after < len(self.tokens)]
         ids, counts = np.unique(self.tokens[after], return_counts=True)
         keep = ids != self.separator

@@ -185,3 +185,27 @@ def test_line_holes_use_the_checkpoints_line_canvas_and_blocks_the_full_one(deno
     engine.fill(FillRequest(text=text, start=len(head), language="python", draft_policy="off",
                             slots=denoiser.line_canvas // 2 + 1))
     assert widths and min(widths) > denoiser.line_canvas
+
+
+def test_every_candidate_is_scored_by_its_lead_in_unless_drafts_are_off(engine):
+    text = CODE + "\n\ndef mul(a, b):\n    "
+    for policy, scored in (("prefer", True), ("off", False)):
+        req = FillRequest(text=text + "\n\n\ndef main():\n    print(mul(2, 3))\n", start=len(text),
+                          language="python", draft_policy=policy)
+        plan = engine.plan(req)
+        pool, _ = engine.line_pool(req, plan, engine.budget(req, plan), req.start, None)
+        assert pool.items
+        assert all((f.lead_in is not None) == scored for f in pool.items.values())
+
+
+def test_a_stopped_lead_in_leaves_every_candidate_unscored(engine):
+    text = CODE + "\n\ndef mul(a, b):\n    "
+    req = FillRequest(text=text + "\n", start=len(text), language="python")
+    plan = engine.plan(req)
+    pool, _ = engine.line_pool(req, plan, engine.budget(req, plan), req.start, None)
+    for f in list(pool.items.values())[1:]:
+        f.lead_in = None  # as if the model's lines joined after the first scoring
+    stop = StopSignal()
+    stop.cancel.set()
+    engine.score_lead_in(req, pool, req.start, stop)
+    assert all(f.lead_in is None for f in pool.items.values())

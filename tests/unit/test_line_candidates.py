@@ -106,3 +106,17 @@ def test_a_hole_at_the_start_of_its_line_is_marked_for_the_ranker(denoiser):
     # Whole lines are right less often: the shipped ranker is surer of the same features mid-line.
     ranker = default_ranker()
     assert ranker.probability(replace(b, line_start=True)) < ranker.probability(b)
+
+
+def test_lead_in_counts_only_as_the_gap_to_the_best_rival():
+    ranker = default_ranker()
+    assert ranker.weights[-1] > 0  # the fitted ranker trusts a better lead-in
+    base = Features(denoiser=-2.0, ngram=-3.0, ngram_rank=0, ngram_order=6, sources=2)
+    # Alone, a candidate's own lead-in says nothing: the suffix is the same for every fill.
+    assert ranker.probability(replace(base, lead_in=-5.0)) == ranker.probability(replace(base, lead_in=-40.0))
+    good, bad = replace(base, lead_in=-5.0), replace(base, lead_in=-25.0)
+    p_good, p_bad = ranker.probabilities([good, bad])
+    assert p_good > p_bad
+    # Unscored pools (drafts off, or a stopped request) rank as if the feature did not exist.
+    p_a, p_b = ranker.probabilities([base, replace(base, denoiser=-2.5)])
+    assert p_a > p_b

@@ -78,3 +78,30 @@ def test_the_context_window_encodes_in_two_parts_as_in_one(tokenizer):
     heads = set(proposer.encoded)
     proposer.encode_prefix(text[:cursor] + "x")
     assert set(proposer.encoded) == heads  # no new head was encoded
+
+
+def test_lead_in_prefers_the_fill_the_code_after_it_follows(tokenizer):
+    # The file twice writes a loop whose body adds to a total; at a hole before that body,
+    # the loop's header leads into it and a return does not.
+    proposer = NgramProposer(tokenizer, separator=4)
+    block = ("def total_{0}(items):\n    total = 0\n    for item in items:\n"
+             "        total += item\n    return total\n\n\n")
+    prefix = block.format("a") + block.format("b") + "def total_c(items):\n    total = 0\n    "
+    suffix = "\n        total += item\n    return total\n"
+    loop, ret = proposer.lead_in(prefix, ["for item in items:", "return total"], suffix)
+    assert loop is not None and ret is not None and loop > ret + 2
+
+
+def test_lead_in_leaves_the_lines_it_scores_out_of_the_file_model(tokenizer):
+    # The suffix's next lines are the tokens scored: were they in the file model, any fill
+    # would find them there. Here they occur nowhere else, so no fill is helped by them.
+    proposer = NgramProposer(tokenizer, separator=4)
+    prefix = "import os\n\n\ndef main():\n    "
+    suffix = "\n    quux_frobnicate(zzyzx_value)\n"
+    a, b = proposer.lead_in(prefix, ["x = 1", "y = 2"], suffix)
+    assert a is not None and b is not None and abs(a - b) < 1.0 and a < -20
+
+
+def test_lead_in_stops_when_asked(tokenizer):
+    proposer = NgramProposer(tokenizer, separator=4)
+    assert proposer.lead_in("x = 1\n", ["y = 2", "z = 3"], "\n", stop=lambda: True) == [None, None]

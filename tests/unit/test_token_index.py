@@ -94,3 +94,22 @@ def test_first_token_bounds_of_another_index_are_refused(tmp_path):
     np.save(tmp_path / "idx" / "first.npy", other.first_token_bounds())
     with pytest.raises(ValueError):
         TokenIndex.load(tmp_path / "idx")
+
+
+def test_counts_of_frequent_contexts_are_kept_and_bounded(monkeypatch):
+    import diffill.infill.drafts.token_index as ti
+
+    rng = random.Random(3)
+    stream = [rng.randrange(1, 6) for _ in range(5000)]  # every short context is frequent
+    index = TokenIndex.build([stream], separator=0)
+    fresh = [index.count_span(*index.span([t]), 1, ti.TOP_NEXT) for t in range(1, 6)]
+    first = [index.next_counts([t]) for t in range(1, 6)]
+    assert first == fresh and len(index._big) == 5
+    assert [index.next_counts([t]) for t in range(1, 6)] == fresh  # from the cache
+    monkeypatch.setattr(ti, "BIG_SPAN_CACHE", 3)
+    index = TokenIndex.build([stream], separator=0)
+    for a in range(1, 6):
+        index.next_counts([a, 1])
+    assert len(index._big) == 3 and (5, 1) in index._big and (1, 1) not in index._big  # oldest out
+    # A query for fewer continuations is never answered from (or stored in) the cache.
+    assert len(index.next_counts([5, 1], top=2)[0]) == 2 and len(index._big[(5, 1)][0]) == 5
