@@ -142,8 +142,8 @@ class NgramProposer:
                 stop: Callable[[], bool] | None = None) -> list[float | None]:
         """For each fill, the log-probability of the suffix's first tokens after prefix + fill.
 
-        A fill that the code after it follows naturally (`else:` before an indented block
-        that ends a function, `x = 1` before `y = 2`) scores well. The file model leaves out
+        A fill that the code after it follows naturally scores well: `for item in items:`
+        before an indented `total += item`, not `return total`. The file model leaves out
         the hole's line and the next lines: they hold the very tokens scored, which would
         otherwise match for every fill alike. None: stopped before that fill was scored.
         """
