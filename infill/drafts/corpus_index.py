@@ -18,6 +18,8 @@ import json
 import logging
 import os
 import shutil
+import subprocess
+import sys
 import sysconfig
 import threading
 import time
@@ -184,13 +186,8 @@ def load_or_build(tokenizer: Tokenizer, separator: int, roots: Sequence[Path] | 
     """
     files = python_files(roots, exclude) if roots is not None else default_files(exclude)
     path = cache_dir() / f"token-index-{index_key(tokenizer, files)}"
-    if path.exists():
-        try:
-            index = TokenIndex.load(path)
-            mark_used(path)
-            return index
-        except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:  # a corrupt cache is rebuilt
-            log.warning("rebuilding the corpus index: %s", exc)
+    if (cached := loaded(path)) is not None:
+        return cached
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         lock = open(path.with_name(path.name + ".lock"), "w")  # noqa: SIM115 - held while building
@@ -200,18 +197,55 @@ def load_or_build(tokenizer: Tokenizer, separator: int, roots: Sequence[Path] | 
     with lock:
         # One process builds; the others (a test suite, a second editor) wait and load it.
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if path.exists():
-            return TokenIndex.load(path)
+        if (cached := loaded(path)) is not None:
+            return cached
         log.info("building the corpus index over %d files (once; cached in %s)", len(files), path.parent)
         if on_build is not None:
             on_build(path.parent)
-        index = build_index(tokenizer, files, separator)
-        try:
-            index.save(path)
-        except OSError as exc:
-            log.warning("could not cache the corpus index: %s", exc)
+        index = built_in_child(tokenizer, files, separator, path)
+        if index is None:  # no child could build it (or save it): here, as before
+            index = build_index(tokenizer, files, separator)
+            try:
+                index.save(path)
+            except OSError as exc:
+                log.warning("could not cache the corpus index: %s", exc)
         prune_stale(path)
         return index
+
+
+def loaded(path: Path) -> TokenIndex | None:
+    """The cached index at path, marked used; None when there is none or it is corrupt (rebuilt)."""
+    if not path.exists():
+        return None
+    try:
+        index = TokenIndex.load(path)
+    except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
+        log.warning("rebuilding the corpus index: %s", exc)
+        return None
+    mark_used(path)
+    return index
+
+
+def built_in_child(tokenizer: Tokenizer, files: Sequence[Path], separator: int,
+                   path: Path) -> TokenIndex | None:
+    """The index a child process built and saved at path (index_child: the peak stays there).
+
+    None when it could not: no process could start, it failed, or what it saved does not load.
+    """
+    job = json.dumps({"tokenizer": tokenizer.to_str(), "files": [str(f) for f in files],
+                      # Not in to_str(): whether `<|pad|>` in a source file is text or the token.
+                      "encode_special_tokens": tokenizer.encode_special_tokens,
+                      "separator": separator, "path": str(path)})
+    try:
+        # Its stdout goes nowhere: the language server's stdout is the protocol.
+        done = subprocess.run([sys.executable, "-m", "diffill.infill.drafts.index_child"], input=job,
+                              text=True, stdout=subprocess.DEVNULL, check=False)
+        if done.returncode != 0:
+            raise OSError(f"the child exited with {done.returncode}")
+        return TokenIndex.load(path)
+    except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
+        log.warning("building the corpus index in this process instead: %s", exc)
+        return None
 
 
 def mark_used(path: Path) -> None:

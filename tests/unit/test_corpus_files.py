@@ -142,3 +142,59 @@ def test_the_caller_hears_when_an_index_is_built_and_not_when_it_is_loaded(tmp_p
     load_or_build(tokenizer, 4, roots=[tmp_path / "code"], on_build=heard.append)
     load_or_build(tokenizer, 4, roots=[tmp_path / "code"], on_build=heard.append)  # cached now
     assert heard == [tmp_path / "cache"]
+
+
+def test_a_child_process_builds_the_index_and_this_one_maps_it(tmp_path, monkeypatch):
+    from tokenizers import Tokenizer
+
+    from diffill.infill.drafts.corpus_index import load_or_build
+    from diffill.model.checkpoint import DEFAULT_CHECKPOINT
+
+    monkeypatch.setenv("DIFFILL_CACHE", str(tmp_path / "cache"))
+    tokenizer = Tokenizer.from_file(str(DEFAULT_CHECKPOINT / "tokenizer.json"))
+    tokenizer.encode_special_tokens = True  # as the denoisers load it: `<|pad|>` in code is text
+    (tmp_path / "code").mkdir()
+    source = 'def main(pad="<|pad|>"):\n    return 0\n'
+    (tmp_path / "code" / "m.py").write_text(source)
+
+    def not_here(*args: object) -> None:
+        raise AssertionError("built in the calling process")
+
+    monkeypatch.setattr(corpus_index, "build_index", not_here)  # the child has its own
+    index = load_or_build(tokenizer, 4, roots=[tmp_path / "code"])
+    assert not isinstance(index.buf, bytes)  # memory-mapped from what the child saved
+    assert index.tokens.tolist()[:-1] == tokenizer.encode(source).ids
+
+
+def test_the_index_is_built_here_when_no_child_can(tmp_path, monkeypatch):
+    from tokenizers import Tokenizer
+
+    from diffill.infill.drafts.corpus_index import load_or_build
+    from diffill.model.checkpoint import DEFAULT_CHECKPOINT
+
+    monkeypatch.setenv("DIFFILL_CACHE", str(tmp_path / "cache"))
+    tokenizer = Tokenizer.from_file(str(DEFAULT_CHECKPOINT / "tokenizer.json"))
+    (tmp_path / "code").mkdir()
+    (tmp_path / "code" / "m.py").write_text("x = 1\n")
+    monkeypatch.setattr(corpus_index.sys, "executable", str(tmp_path / "no-python"))
+    index = load_or_build(tokenizer, 4, roots=[tmp_path / "code"])
+    assert index.tokens.tolist()[:-1] == tokenizer.encode("x = 1\n").ids
+    assert any((tmp_path / "cache").glob("token-index-*/meta.json"))  # and cached as before
+
+
+def test_a_corrupt_cached_index_is_rebuilt(tmp_path, monkeypatch):
+    from tokenizers import Tokenizer
+
+    from diffill.infill.drafts.corpus_index import load_or_build
+    from diffill.model.checkpoint import DEFAULT_CHECKPOINT
+
+    monkeypatch.setenv("DIFFILL_CACHE", str(tmp_path / "cache"))
+    tokenizer = Tokenizer.from_file(str(DEFAULT_CHECKPOINT / "tokenizer.json"))
+    (tmp_path / "code").mkdir()
+    (tmp_path / "code" / "m.py").write_text("y = 2\n")
+    first = load_or_build(tokenizer, 4, roots=[tmp_path / "code"]).tokens.tolist()
+    [saved] = (tmp_path / "cache").glob("token-index-*/tokens.be16")
+    saved.unlink()
+    saved.write_bytes(b"\x00")  # truncated (a new file: the first index still maps the old one)
+    again = load_or_build(tokenizer, 4, roots=[tmp_path / "code"])
+    assert again.tokens.tolist() == first
