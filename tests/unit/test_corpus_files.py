@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tokenizers import Tokenizer
+
 from diffill.infill.bench import benchmark_modules
 from diffill.infill.drafts import corpus_index
-from diffill.infill.drafts.corpus_index import distribution_modules, package_files, sampled
+from diffill.infill.drafts.corpus_index import distribution_modules, load_or_build, package_files, sampled
+from diffill.model.checkpoint import DEFAULT_CHECKPOINT
 
 
 def write(path: Path, size: int) -> Path:
@@ -129,14 +132,14 @@ def test_building_an_index_deletes_those_no_process_loaded_for_a_month(tmp_path)
     assert not old.exists() and not (tmp_path / "token-index-old.lock").exists()
 
 
+def cached_in(cache: Path, monkeypatch) -> Tokenizer:
+    """The shipped tokenizer, with corpus indexes cached in `cache` for this test."""
+    monkeypatch.setenv("DIFFILL_CACHE", str(cache))
+    return Tokenizer.from_file(str(DEFAULT_CHECKPOINT / "tokenizer.json"))
+
+
 def test_the_caller_hears_when_an_index_is_built_and_not_when_it_is_loaded(tmp_path, monkeypatch):
-    from tokenizers import Tokenizer
-
-    from diffill.infill.drafts.corpus_index import load_or_build
-    from diffill.model.checkpoint import DEFAULT_CHECKPOINT
-
-    monkeypatch.setenv("DIFFILL_CACHE", str(tmp_path / "cache"))
-    tokenizer = Tokenizer.from_file(str(DEFAULT_CHECKPOINT / "tokenizer.json"))
+    tokenizer = cached_in(tmp_path / "cache", monkeypatch)
     write(tmp_path / "code" / "m.py", 600)
     heard: list[Path] = []
     load_or_build(tokenizer, 4, roots=[tmp_path / "code"], on_build=heard.append)
@@ -145,13 +148,7 @@ def test_the_caller_hears_when_an_index_is_built_and_not_when_it_is_loaded(tmp_p
 
 
 def test_a_child_process_builds_the_index_and_this_one_maps_it(tmp_path, monkeypatch):
-    from tokenizers import Tokenizer
-
-    from diffill.infill.drafts.corpus_index import load_or_build
-    from diffill.model.checkpoint import DEFAULT_CHECKPOINT
-
-    monkeypatch.setenv("DIFFILL_CACHE", str(tmp_path / "cache"))
-    tokenizer = Tokenizer.from_file(str(DEFAULT_CHECKPOINT / "tokenizer.json"))
+    tokenizer = cached_in(tmp_path / "cache", monkeypatch)
     tokenizer.encode_special_tokens = True  # as the denoisers load it: `<|pad|>` in code is text
     (tmp_path / "code").mkdir()
     source = 'def main(pad="<|pad|>"):\n    return 0\n'
@@ -167,13 +164,7 @@ def test_a_child_process_builds_the_index_and_this_one_maps_it(tmp_path, monkeyp
 
 
 def test_the_index_is_built_here_when_no_child_can(tmp_path, monkeypatch):
-    from tokenizers import Tokenizer
-
-    from diffill.infill.drafts.corpus_index import load_or_build
-    from diffill.model.checkpoint import DEFAULT_CHECKPOINT
-
-    monkeypatch.setenv("DIFFILL_CACHE", str(tmp_path / "cache"))
-    tokenizer = Tokenizer.from_file(str(DEFAULT_CHECKPOINT / "tokenizer.json"))
+    tokenizer = cached_in(tmp_path / "cache", monkeypatch)
     (tmp_path / "code").mkdir()
     (tmp_path / "code" / "m.py").write_text("x = 1\n")
     monkeypatch.setattr(corpus_index.sys, "executable", str(tmp_path / "no-python"))
@@ -183,13 +174,7 @@ def test_the_index_is_built_here_when_no_child_can(tmp_path, monkeypatch):
 
 
 def test_a_corrupt_cached_index_is_rebuilt(tmp_path, monkeypatch):
-    from tokenizers import Tokenizer
-
-    from diffill.infill.drafts.corpus_index import load_or_build
-    from diffill.model.checkpoint import DEFAULT_CHECKPOINT
-
-    monkeypatch.setenv("DIFFILL_CACHE", str(tmp_path / "cache"))
-    tokenizer = Tokenizer.from_file(str(DEFAULT_CHECKPOINT / "tokenizer.json"))
+    tokenizer = cached_in(tmp_path / "cache", monkeypatch)
     (tmp_path / "code").mkdir()
     (tmp_path / "code" / "m.py").write_text("y = 2\n")
     first = load_or_build(tokenizer, 4, roots=[tmp_path / "code"]).tokens.tolist()
