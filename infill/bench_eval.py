@@ -6,7 +6,8 @@ Two passes over the same tasks on the engine's own path (evaluate.evaluate_tasks
   task's project (repo_drafts.RepoDrafts, the task's own file left out), as in an editor.
 The copy floor (copy_baseline) needs no model. For each pass, coverage is the share of tasks
 whose best candidate the engine would show (FillResult.shown) and precision the exact share
-among those.
+among those; the precision of the surest 40% (by the engine's confidence) compares engines
+whatever threshold each shows at.
 """
 
 from __future__ import annotations
@@ -26,6 +27,15 @@ def rate(flags: list[bool]) -> float | None:
     return round(sum(flags) / len(flags), 4) if flags else None
 
 
+def surest_precision(rows: list[dict[str, Any]], share: float) -> float | None:
+    """Exact share among the tasks the engine is surest of: one point of the precision-coverage
+    curve whatever the display threshold (rows without a confidence: None)."""
+    k = round(share * len(rows))
+    if k == 0 or any("confidence" not in r for r in rows):
+        return None
+    return rate([r["exact"] for r in sorted(rows, key=lambda r: -r["confidence"])[:k]])
+
+
 def group_figures(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """The figures of one group of `outcome_row` rows."""
     shown = [r for r in rows if r["shown"]]
@@ -37,6 +47,7 @@ def group_figures(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "copy_exact": rate([r["copy_exact"] for r in rows]),
         "coverage": rate([r["shown"] for r in rows]),
         "precision": rate([r["exact"] for r in shown]),
+        "surest_40_precision": surest_precision(rows, 0.4),
         "model_coverage": rate([r["model_shown"] for r in rows]),
         "model_precision": rate([r["model_exact"] for r in model_shown]),
         "engine_syntax_ok": rate([r["syntax_ok"] for r in rows]),

@@ -25,6 +25,7 @@ from diffill.model.threads import share_cores
 from . import postprocess
 from .api import Cancelled, Candidate, FillRequest, FillResult, SamplerConfig, StopSignal
 from .canvas import CanvasPlan, HealingIndex, aligned_batch, batch_canvases, build_canvas
+from .drafts.analogy import analogous_lines
 from .drafts.buffer import buffer_draft_matches, buffer_drafts
 from .drafts.copy_floor import copy_continuation
 from .drafts.corpus_index import BackgroundIndex
@@ -368,6 +369,9 @@ class InfillEngine:
         for rank, (draft, chars) in enumerate(buffer_draft_matches(prefix, suffix)):
             if (f := pool.offer(draft + newline)) is not None:
                 f.draft_chars, f.draft_rank = max(f.draft_chars, chars), min(f.draft_rank, rank)
+        for analogy in analogous_lines(prefix, suffix):
+            if (f := pool.offer(analogy.text + newline)) is not None:
+                f.analogy_matched = max(f.analogy_matched, analogy.matched)
         for rank, draft in enumerate(dict.fromkeys(req.extra_drafts)):
             if (f := pool.offer(draft + newline)) is not None:
                 f.workspace, f.workspace_top = True, f.workspace_top or rank == 0

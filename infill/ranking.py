@@ -61,6 +61,7 @@ class Features:
     line_start: bool = False  # the hole starts its line (whole lines are right less often)
     redefines: bool = False  # a def/class of a name its block defines already (redundant_lines)
     assigns_itself: bool = False  # `x = x`
+    analogy_matched: int = 0  # tokens of same-shape context its analogy draft matched; 0: none
     # n-gram log-prob of the first tokens after it (NgramProposer.lead_in); None: not scored
     lead_in: float | None = None
 
@@ -100,6 +101,8 @@ class Features:
             float(self.line_start),
             float(self.scope == "try"),
             max(gap, -30.0) / 10,
+            float(self.analogy_matched > 0),
+            math.log1p(self.analogy_matched) / 5,
         ]
 
     def admissible(self) -> bool:
@@ -120,7 +123,7 @@ FEATURE_NAMES = (
     "draft_any", "copy", "workspace", "workspace_top", "model", "sources", "syntax_ok",
     "balanced", "unknown_ids", "repeats_nearby", "foreign_attributes", "tokens", "scope_import",
     "scope_init", "scope_return", "unbound_names", "scope_else", "scope_first", "fresh_names",
-    "fresh_missed", "line_start", "scope_try", "lead_in_gap",
+    "fresh_missed", "line_start", "scope_try", "lead_in_gap", "analogy", "analogy_match",
 )
 
 

@@ -25,8 +25,17 @@ def test_figures_per_kind_and_shown_precision():
     assert single["copy_exact"] == 0.25 and single["coverage"] == 0.75
     assert single["precision"] == round(2 / 3, 4)  # exact among the shown
     assert figures["block"]["coverage"] == 0.0 and figures["block"]["precision"] is None
+    assert single["surest_40_precision"] is None  # these rows carry no confidence
     summary = bench_summary("x", rows)
     assert summary["tasks"] == 5 and summary["latency_ms"]["p50"] == 1.0
+
+
+def test_precision_of_the_surest_share_whatever_the_threshold():
+    rows = [{**row("whole_line", exact, False), "confidence": c}
+            for exact, c in ((True, 0.9), (False, 0.8), (True, 0.7), (True, 0.1), (False, 0.05))]
+    figures = by_kind(rows)["whole_line"]
+    assert figures["coverage"] == 0.0 and figures["precision"] is None
+    assert figures["surest_40_precision"] == 0.5  # the two surest: 0.9 right, 0.8 wrong
 
 
 def test_eval_bench_smoke_with_the_shipped_model(tmp_path: Path, capsys):

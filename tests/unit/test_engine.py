@@ -209,3 +209,13 @@ def test_a_stopped_lead_in_leaves_every_candidate_unscored(engine):
     stop.cancel.set()
     engine.score_lead_in(req, pool, req.start, stop)
     assert all(f.lead_in is None for f in pool.items.values())
+
+
+def test_a_line_copied_by_analogy_joins_the_candidates(engine):
+    # `limit(y_raw)` stands nowhere in the file: only the analogy with the x lines writes it.
+    text = "x_low = clamp(x_raw)\nx_high = limit(x_raw)\ny_low = clamp(y_raw)\ny_high = "
+    req = FillRequest(text=text + "\n", start=len(text), language="python")
+    plan = engine.plan(req)
+    pool, _ = engine.line_pool(req, plan, engine.budget(req, plan), req.start, None)
+    assert pool.items["limit(y_raw)"].analogy_matched >= 4
+    assert all(f.analogy_matched == 0 for text, f in pool.items.items() if text != "limit(y_raw)")
