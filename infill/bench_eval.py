@@ -28,8 +28,10 @@ def rate(flags: list[bool]) -> float | None:
 
 
 def surest_precision(rows: list[dict[str, Any]], share: float) -> float | None:
-    """Exact share among the tasks the engine is surest of: one point of the precision-coverage
-    curve whatever the display threshold (rows without a confidence: None)."""
+    """Exact share among the tasks the engine is surest of (None: rows without a confidence).
+
+    One point of the precision-coverage curve, whatever the display threshold.
+    """
     k = round(share * len(rows))
     if k == 0 or any("confidence" not in r for r in rows):
         return None

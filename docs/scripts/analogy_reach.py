@@ -46,7 +46,8 @@ def main() -> None:
         only_here += truth in texts and truth not in others
     print(json.dumps({"holes": holes, "with_a_draft": drafted, "right": right,
                       "right_and_no_other_source": only_here,
-                      "ms_p50": round(statistics.median(ms), 2), "ms_p95": round(sorted(ms)[int(0.95 * len(ms))], 2),
+                      "ms_p50": round(statistics.median(ms), 2),
+                      "ms_p95": round(sorted(ms)[int(0.95 * len(ms))], 2),
                       "ms_mean": round(statistics.fmean(ms), 2), **vars(args)}))
 
 
