@@ -48,7 +48,7 @@ def _tokens(text: str) -> tuple[list[str], list[int]]:
 
 
 def _shape(token: str) -> str:
-    # One shape for every name but the fixed ones; anything else is its own shape.
+    # One shape for every name but the fixed ones; anything else (the hole's "" too) is its own.
     return "\x01" if NAME.fullmatch(token) and token not in FIXED else token
 
 
@@ -80,6 +80,29 @@ def rename(line: str, renames: dict[str, str]) -> str:
     return NAME.sub(one, line)
 
 
+def _matched(shapes: list[str], j: int, hole: int, limit: int) -> int:
+    """How many tokens before j have the shapes of those before the hole (at most limit).
+
+    The hole's token has a shape of its own, so no match runs across it.
+    """
+    k = 0
+    quick = min(limit, 8)
+    while k < quick and shapes[j - 1 - k] == shapes[hole - 1 - k]:
+        k += 1  # most places differ within a few tokens
+    if k < quick:
+        return k
+    # A match of n tokens holds every shorter one: the longest by halving, compared in C
+    # (files of near-identical lines would otherwise cost MAX_MATCH steps at every line).
+    low, high = k, limit
+    while low < high:
+        mid = (low + high + 1) // 2
+        if shapes[j - mid : j] == shapes[hole - mid : hole]:
+            low = mid
+        else:
+            high = mid - 1
+    return low
+
+
 def analogous_lines(prefix: str, suffix: str, max_matches: int = MAX_MATCHES,
                     min_match: int = MIN_MATCH, window: int = WINDOW) -> list[Analogy]:
     """Renamed continuations of the longest matches of the prefix tail's shape, best first."""
@@ -98,10 +121,7 @@ def analogous_lines(prefix: str, suffix: str, max_matches: int = MAX_MATCHES,
     for j in range(1, len(seq)):
         if j == hole or shapes[j - 1] != last:
             continue
-        k = 0
-        while (k < j and k < MAX_MATCH and k < hole and shapes[j - 1 - k] == shapes[hole - 1 - k]
-               and seq[j - 1 - k] != HOLE):
-            k += 1
+        k = _matched(shapes, j, hole, min(MAX_MATCH, j, hole))
         if k >= min_match:
             found.append((k, j))
     found.sort(key=lambda m: (-m[0], -m[1]))  # longest first; nearer the hole's end on ties

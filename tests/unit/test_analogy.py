@@ -54,3 +54,15 @@ def test_a_rename_changes_the_same_part_inside_longer_names():
     assert rename("MIN_WIDTH + min_width + width", {"WIDTH": "HEIGHT"}) == "MIN_HEIGHT + min_width + width"
     # A one-letter change is too weak a hint to apply inside other names.
     assert rename("a + ab + xa", {"a": "b"}) == "b + ab + xa"
+
+
+def test_a_long_match_is_measured_to_its_first_token():
+    found = analogous_lines("a1 = f(x1)\nb1 = g(x1)\na2 = f(x2)\nb2 = ", "\n")
+    # After `a2 =` the shapes match back to the file's first token (16 tokens; the match
+    # after `b1 =` is 9 long and gives the same line, so it adds nothing).
+    assert [(a.text, a.matched) for a in found] == [("g(x2)", 16)]
+
+
+def test_a_file_of_identical_lines_offers_nothing_new():
+    prefix = "x = y\n" * 3000 + "x = "
+    assert texts(prefix, "\n" + "x = y\n" * 3000) == []
