@@ -371,7 +371,9 @@ class InfillEngine:
                 f.draft_chars, f.draft_rank = max(f.draft_chars, chars), min(f.draft_rank, rank)
         for analogy in analogous_lines(prefix, suffix):
             if (f := pool.offer(analogy.text + newline)) is not None:
+                f.analogy = True
                 f.analogy_matched = max(f.analogy_matched, analogy.matched)
+                f.analogy_after = max(f.analogy_after, analogy.after)
         for rank, draft in enumerate(dict.fromkeys(req.extra_drafts)):
             if (f := pool.offer(draft + newline)) is not None:
                 f.workspace, f.workspace_top = True, f.workspace_top or rank == 0

@@ -61,7 +61,9 @@ class Features:
     line_start: bool = False  # the hole starts its line (whole lines are right less often)
     redefines: bool = False  # a def/class of a name its block defines already (redundant_lines)
     assigns_itself: bool = False  # `x = x`
-    analogy_matched: int = 0  # tokens of same-shape context its analogy draft matched; 0: none
+    analogy_matched: int = 0  # tokens of same-shape context before it its analogy draft matched
+    analogy_after: int = 0  # and after it (the hole's suffix); both 0: not an analogy draft
+    analogy: bool = False  # proposed by the analogy drafts
     # n-gram log-prob of the first tokens after it (NgramProposer.lead_in); None: not scored
     lead_in: float | None = None
 
@@ -101,8 +103,9 @@ class Features:
             float(self.line_start),
             float(self.scope == "try"),
             max(gap, -30.0) / 10,
-            float(self.analogy_matched > 0),
+            float(self.analogy),
             math.log1p(self.analogy_matched) / 5,
+            math.log1p(self.analogy_after) / 5,
         ]
 
     def admissible(self) -> bool:
@@ -124,6 +127,7 @@ FEATURE_NAMES = (
     "balanced", "unknown_ids", "repeats_nearby", "foreign_attributes", "tokens", "scope_import",
     "scope_init", "scope_return", "unbound_names", "scope_else", "scope_first", "fresh_names",
     "fresh_missed", "line_start", "scope_try", "lead_in_gap", "analogy", "analogy_match",
+    "analogy_after",
 )
 
 

@@ -31,11 +31,11 @@ def without_analogy(tasks: list[dict]) -> list[dict]:
     for t in tasks:
         kept = []
         for c in t["cands"]:
-            if c["analogy_matched"]:
+            if c["analogy"]:
                 if c["sources"] <= 1:
                     continue
                 c["sources"] -= 1
-                c["analogy_matched"] = 0
+                c["analogy"], c["analogy_matched"], c["analogy_after"] = False, 0, 0
             kept.append(c)
         t["cands"] = kept
     return tasks
@@ -48,8 +48,8 @@ def pool_reach(tasks: list[dict]) -> float:
 
 def main() -> None:
     dev = fr.load(DATA / "dev_features.jsonl")
-    if not dev or "analogy_matched" not in dev[0]["cands"][0]:
-        sys.exit("data/bench/dev_features.jsonl lacks analogy_matched: "
+    if not dev or "analogy_after" not in dev[0]["cands"][0]:
+        sys.exit("data/bench/dev_features.jsonl lacks analogy_after: "
                  "delete it, rerun docs/scripts/fit_ranker.py")
     others = {}
     for bench in ("repos", "smoke"):

@@ -33,7 +33,7 @@ def main() -> None:
         pool = pools.get(task["task_id"])
         if task["kind"] == "block" or pool is None:
             continue
-        others = {c["text"].strip() for c in pool["cands"] if c["sources"] > 1 or not c["analogy_matched"]}
+        others = {c["text"].strip() for c in pool["cands"] if c["sources"] > 1 or not c["analogy"]}
         truth = task["canonical_solution"].strip()
         start = time.perf_counter()
         found = analogous_lines(task["prompt"], task["suffix"], min_match=args.min_match,

@@ -10,6 +10,10 @@ continuation's line is copied with those names renamed, and with the same change
 longer names (`user_state_dir` -> `site_state_dir`). A match whose names all agree adds
 nothing the buffer drafts lack, so it is skipped.
 
+A hole that is a whole line is also matched from the other side: a line at its indentation
+whose next lines have the shape of the lines after the hole is copied, renamed by what
+differs before and after it. Every draft says how many tokens matched on each side.
+
 Tokens are words, numbers, line breaks with their indentation, and single symbols; spaces
 between them are not compared. Torch-free and language-agnostic apart from the keywords
 (Python's), which are matched as they are, never renamed.
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import keyword
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 TOKEN = re.compile(r"[^\W\d]\w*|\d+|\n[ \t]*|\S")
@@ -38,6 +43,7 @@ class Analogy:
     text: str  # the renamed rest of the matched line
     matched: int  # tokens of matching shape before it
     renames: int  # names of the match's context renamed to the hole's
+    after: int = 0  # tokens of matching shape after its line (the hole's suffix)
 
 
 def _tokens(text: str) -> tuple[list[str], list[int]]:
@@ -80,23 +86,68 @@ def rename(line: str, renames: dict[str, str]) -> str:
     return NAME.sub(one, line)
 
 
-def _matched(shapes: list[str], j: int, hole: int, limit: int) -> int:
-    """How many tokens before j have the shapes of those before the hole (at most limit).
+@dataclass(frozen=True)
+class _Buffer:
+    """The tokens around the hole, the hole itself one token of its own."""
 
-    The hole's token has a shape of its own, so no match runs across it.
-    """
+    seq: list[str]
+    starts: list[int]  # where each token starts in text
+    text: str
+    shapes: list[str]
+    hole: int  # the hole's index in seq
+
+    @classmethod
+    def around(cls, prefix: str, suffix: str, window: int) -> _Buffer | None:
+        head, tail = prefix[-window:], suffix[:window]
+        before, before_at = _tokens(head)
+        after, after_at = _tokens(tail)
+        if not before:
+            return None
+        seq = [*before, HOLE, *after]
+        return cls(seq, [*before_at, len(head), *(len(head) + s for s in after_at)], head + tail,
+                   [_shape(t) for t in seq], len(before))
+
+    def matched_before(self, j: int) -> int:
+        """How many tokens before j have the shapes of those before the hole."""
+        return _longest(lambda k: self.shapes[j - k : j] == self.shapes[self.hole - k : self.hole],
+                        min(MAX_MATCH, j, self.hole))
+
+    def matched_after(self, e: int) -> int:
+        """How many tokens from e on have the shapes of those after the hole."""
+        h = self.hole + 1
+        return _longest(lambda k: self.shapes[e : e + k] == self.shapes[h : h + k],
+                        min(MAX_MATCH, len(self.seq) - e, len(self.seq) - h))
+
+    def line_end(self, j: int) -> int:
+        """The index of the first line break (or the hole, or the end) from j on."""
+        while j < len(self.seq) and "\n" not in self.seq[j] and self.seq[j] != HOLE:
+            j += 1
+        return j
+
+    def renames(self, pairs: list[tuple[int, int]]) -> dict[str, str]:
+        """Old name -> the hole's, over aligned (match, hole) token pairs; {} if one is renamed two ways."""
+        renames: dict[str, str] = {}
+        for at, hole_at in pairs:
+            old, new = self.seq[at], self.seq[hole_at]
+            if old != new and renames.setdefault(old, new) != new:
+                return {}
+        return renames
+
+
+def _longest(holds: Callable[[int], bool], limit: int) -> int:
+    """The largest k <= limit for which holds(k), given that holds(k) implies holds(k - 1)."""
     k = 0
     quick = min(limit, 8)
-    while k < quick and shapes[j - 1 - k] == shapes[hole - 1 - k]:
+    while k < quick and holds(k + 1):
         k += 1  # most places differ within a few tokens
     if k < quick:
         return k
-    # A match of n tokens holds every shorter one: the longest by halving, compared in C
-    # (files of near-identical lines would otherwise cost MAX_MATCH steps at every line).
+    # Compared by halving (files of near-identical lines would otherwise cost MAX_MATCH steps
+    # at every line).
     low, high = k, limit
     while low < high:
         mid = (low + high + 1) // 2
-        if shapes[j - mid : j] == shapes[hole - mid : hole]:
+        if holds(mid):
             low = mid
         else:
             high = mid - 1
@@ -105,47 +156,81 @@ def _matched(shapes: list[str], j: int, hole: int, limit: int) -> int:
 
 def analogous_lines(prefix: str, suffix: str, max_matches: int = MAX_MATCHES,
                     min_match: int = MIN_MATCH, window: int = WINDOW) -> list[Analogy]:
-    """Renamed continuations of the longest matches of the prefix tail's shape, best first."""
-    head, tail = prefix[-window:], suffix[:window]
-    before, before_at = _tokens(head)
-    after, after_at = _tokens(tail)
-    if not before:
+    """Renamed lines from the longest same-shaped contexts, before the hole then after it."""
+    buf = _Buffer.around(prefix, suffix, window)
+    if buf is None:
         return []
-    hole = len(before)
-    seq = [*before, HOLE, *after]
-    starts = [*before_at, len(head), *(len(head) + s for s in after_at)]
-    text = head + tail
-    shapes = [_shape(t) for t in seq]
-    last = shapes[hole - 1]
+    found: dict[str, Analogy] = {}
+    for analogy in (*_continuations(buf, prefix, max_matches, min_match),
+                    *_lines_between(buf, max_matches, min_match)):
+        known = found.get(analogy.text)
+        found[analogy.text] = analogy if known is None else Analogy(
+            analogy.text, max(known.matched, analogy.matched), max(known.renames, analogy.renames),
+            max(known.after, analogy.after))
+    return list(found.values())
+
+
+def _continuations(buf: _Buffer, prefix: str, max_matches: int, min_match: int) -> list[Analogy]:
+    """The rest of the line after each longest match of the shape before the hole."""
+    hole, seq = buf.hole, buf.seq
+    last = buf.shapes[hole - 1]
     found: list[tuple[int, int]] = []
     for j in range(1, len(seq)):
-        if j == hole or shapes[j - 1] != last:
+        if j == hole or buf.shapes[j - 1] != last:
             continue
-        k = _matched(shapes, j, hole, min(MAX_MATCH, j, hole))
+        k = buf.matched_before(j)
         if k >= min_match:
             found.append((k, j))
     found.sort(key=lambda m: (-m[0], -m[1]))  # longest first; nearer the hole's end on ties
     out: list[Analogy] = []
     for k, j in found[:max_matches]:
-        renames: dict[str, str] = {}
-        for o in range(k):
-            old, new = seq[j - 1 - o], seq[hole - 1 - o]
-            if old != new:
-                if renames.setdefault(old, new) != new:
-                    renames = {}  # one name renamed two ways: no consistent analogy
-                    break
-        if not renames:
+        renames = buf.renames([(j - 1 - o, hole - 1 - o) for o in range(k)])
+        stop = buf.line_end(j)
+        if not renames or stop == j:
             continue
-        stop = j
-        while stop < len(seq) and "\n" not in seq[stop] and seq[stop] != HOLE:
-            stop += 1
-        if stop == j:
-            continue
-        line = text[starts[j - 1] + len(seq[j - 1]) : starts[stop] if stop < len(seq) else len(text)]
+        end = buf.starts[stop] if stop < len(seq) else len(buf.text)
+        line = buf.text[buf.starts[j - 1] + len(seq[j - 1]) : end]
         line = _after_cursor(line, prefix)
         renamed = rename(line, renames).rstrip()
         if renamed.strip() and renamed != line.rstrip() and renamed not in (a.text for a in out):
-            out.append(Analogy(renamed, k, len(renames)))
+            after = buf.matched_after(stop) if stop < len(seq) else 0
+            out.append(Analogy(renamed, k, len(renames), after))
+    return out
+
+
+def _lines_between(buf: _Buffer, max_matches: int, min_match: int) -> list[Analogy]:
+    """For a hole that is a whole line: lines whose next lines have the shape of the hole's.
+
+    Anchored after the hole: a line at the same indentation is a candidate when at least
+    min_match tokens after it match those after the hole; the longest matches, before and
+    after together, are renamed by both.
+    """
+    hole, seq = buf.hole, buf.seq
+    if "\n" not in seq[hole - 1] or hole + 1 >= len(seq) or "\n" not in seq[hole + 1]:
+        return []
+    found: list[tuple[int, int, int, int]] = []
+    for start in range(1, len(seq)):
+        if start == hole or seq[start - 1] != seq[hole - 1]:
+            continue  # not a line at the hole's indentation
+        stop = buf.line_end(start)
+        if stop == start or stop >= len(seq) or seq[stop] == HOLE:
+            continue
+        after = buf.matched_after(stop)
+        if after >= min_match:
+            before = buf.matched_before(start)
+            found.append((before + after, start, before, after))
+    found.sort(key=lambda m: (-m[0], -m[1]))
+    out: list[Analogy] = []
+    for _, start, before, after in found[:max_matches]:
+        stop = buf.line_end(start)
+        renames = buf.renames([(start - 1 - o, hole - 1 - o) for o in range(before)]
+                              + [(stop + o, hole + 1 + o) for o in range(after)])
+        if not renames:
+            continue
+        line = buf.text[buf.starts[start] : buf.starts[stop]].rstrip()
+        renamed = rename(line, renames).rstrip()
+        if renamed.strip() and renamed != line and renamed not in (a.text for a in out):
+            out.append(Analogy(renamed, before, len(renames), after))
     return out
 
 

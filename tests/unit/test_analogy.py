@@ -66,3 +66,15 @@ def test_a_long_match_is_measured_to_its_first_token():
 def test_a_file_of_identical_lines_offers_nothing_new():
     prefix = "x = y\n" * 3000 + "x = "
     assert texts(prefix, "\n" + "x = y\n" * 3000) == []
+
+
+def test_a_whole_line_hole_takes_the_line_whose_next_lines_match_its_own():
+    # Nothing before the hole has the shape of another place (`zzz = 9`); what follows it does.
+    prefix = "start(alpha)\nvalue_a = read(alpha)\ncheck(value_a, alpha)\nzzz = 9\n"
+    found = analogous_lines(prefix, "\ncheck(value_b, beta)\n")
+    assert [(a.text, a.matched, a.after) for a in found] == [("value_b = read(beta)", 1, 8)]
+
+
+def test_only_a_whole_line_hole_is_matched_from_after_it():
+    prefix = "start(alpha)\nvalue_a = read(alpha)\ncheck(value_a, alpha)\nzzz = 9\nvalue_b = "
+    assert "value_b = read(beta)" not in texts(prefix, "\ncheck(value_b, beta)\n")
