@@ -51,12 +51,7 @@ def main() -> None:
     if not dev or "analogy_after" not in dev[0]["cands"][0]:
         sys.exit("data/bench/dev_features.jsonl lacks analogy_after: "
                  "delete it, rerun docs/scripts/fit_ranker.py")
-    others = {}
-    for bench in ("repos", "smoke"):
-        path = DATA / f"analogy_{bench}.jsonl"
-        if not path.is_file():
-            fr.collect(path, bench)
-        others[bench] = fr.load(path)
+    others = fr.benchmark_pools("analogy", DATA)
     for name, change in (("with", lambda t: t), ("without", without_analogy)):
         variant = {n: change(t) for n, t in others.items()}
         row = lia.scored(change(dev), variant)

@@ -71,6 +71,17 @@ def collect(path: Path, bench: str = "dev") -> None:
                 print(f"{i}/{len(tasks)}", flush=True)
 
 
+def benchmark_pools(name: str, data: Path = Path("data/bench")) -> dict[str, list[dict]]:
+    """The held-out repositories' and the smoke set's pools (NAME_repos, NAME_smoke), collected once."""
+    pools = {}
+    for bench in ("repos", "smoke"):
+        path = data / f"{name}_{bench}.jsonl"
+        if not path.is_file():
+            collect(path, bench)
+        pools[bench] = load(path)
+    return pools
+
+
 def matrix(task: dict) -> tuple[np.ndarray, np.ndarray]:
     fields = set(Features.__dataclass_fields__)
     feats = [Features(**{k: v for k, v in c.items() if k in fields}) for c in task["cands"]]

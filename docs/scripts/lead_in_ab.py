@@ -49,12 +49,7 @@ def main() -> None:
     dev = fr.load(DATA / "dev_features.jsonl")
     if not dev or "lead_in" not in dev[0]["cands"][0]:
         sys.exit("data/bench/dev_features.jsonl lacks lead_in: delete it, rerun docs/scripts/fit_ranker.py")
-    others = {}
-    for bench in ("repos", "smoke"):
-        path = DATA / f"lead_in_{bench}.jsonl"
-        if not path.is_file():
-            fr.collect(path, bench)
-        others[bench] = fr.load(path)
+    others = fr.benchmark_pools("lead_in", DATA)
     print(json.dumps({"with": scored(dev, others)}), flush=True)
     print(json.dumps({"without": scored(without_lead_in(dev),
                                         {n: without_lead_in(t) for n, t in others.items()})}), flush=True)
