@@ -61,9 +61,9 @@ class Features:
     line_start: bool = False  # the hole starts its line (whole lines are right less often)
     redefines: bool = False  # a def/class of a name its block defines already (redundant_lines)
     assigns_itself: bool = False  # `x = x`
-    analogy_matched: int = 0  # tokens of same-shape context before it its analogy draft matched
-    analogy_after: int = 0  # and after it (the hole's suffix); both 0: not an analogy draft
-    analogy: bool = False  # proposed by the analogy drafts
+    analogy: bool = False  # proposed by the analogy drafts (drafts/analogy.py)
+    analogy_matched: int = 0  # tokens of same-shaped context before it that its analogy matched
+    analogy_after: int = 0  # and tokens after it, against the hole's suffix
     # n-gram log-prob of the first tokens after it (NgramProposer.lead_in); None: not scored
     lead_in: float | None = None
 
