@@ -23,10 +23,11 @@ from .bench_fetch import CACHE, DEV_MANIFEST, fetch, is_cut_file, load_manifest,
 
 BENCHES = ("repos", "smoke", "dev")
 OUT_DIR = Path("data/bench")
-# Tasks per repository and kind: single-line holes dominate, as in an editor; about 270 in
+# Tasks per repository and kind: single-line holes dominate, as in an editor; about 330 in
 # all over six repositories, so one engine configuration runs in minutes on two cores.
-COUNTS = {"whole_line": 20, "rest_of_line": 18, "block": 7}
-DEV_COUNTS = {"whole_line": 30, "rest_of_line": 30, "block": 0}  # the ranker is for single lines
+COUNTS = {"whole_line": 20, "rest_of_line": 18, "block": 7, "in_brackets": 10}
+# The ranker is for one-line holes; blocks are never shown.
+DEV_COUNTS = {"whole_line": 30, "rest_of_line": 30, "block": 0, "in_brackets": 15}
 
 
 def repo_benchmark(cache: Path = CACHE, counts: dict[str, int] | None = None, manifest: Path | None = None,

@@ -5,6 +5,9 @@ Kinds (`KINDS`):
   line (no newline), as after pressing Enter in an auto-indenting editor.
 - `rest_of_line`: the cursor inside a line at the start of a token (found with `tokenize`,
   so never inside a string or a name); the middle is the rest of that line.
+- `in_brackets`: the cursor right after an opening bracket whose closing one stands later on
+  the same line; the middle is what the brackets hold (not empty, not spanning lines), as
+  when the editor closed the bracket the user typed (`f.write(|)`, every editor's default).
 - `block`: 2-4 whole lines of complete statements inside a function body, the cursor after
   the indentation of the first; the middle runs to the end of the last line.
 
@@ -27,8 +30,10 @@ import tokenize
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-KINDS = ("whole_line", "rest_of_line", "block")
+KINDS = ("whole_line", "rest_of_line", "block", "in_brackets")
+# The kinds of issue 12's single-line targets; in_brackets is reported on its own.
 SINGLE_LINE_KINDS = ("whole_line", "rest_of_line")
+OPENING, CLOSING = "([", ")]"
 MAX_LINE = 120  # characters; longer lines are data, not code a completer should write
 BLOCK_LINES = (2, 4)  # lines in a block hole, inclusive
 SKIP_TOKENS = {tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER}
@@ -169,14 +174,40 @@ def candidates(repo: str, path: str, text: str, kind: str, rng: random.Random) -
             continue
         line = lines[row - 1]
         col = len(line) - len(line.lstrip())
+        end = len(line)
         if kind == "rest_of_line":
             inner = [c for c in info[row].starts if c > col]
             if not inner:
                 continue
             col = rng.choice(inner)
-        out.append(task(repo, path, text, offsets[row - 1] + col, offsets[row - 1] + len(line),
+        elif kind == "in_brackets":
+            pairs = bracket_pairs(line, info[row].starts)
+            if not pairs:
+                continue
+            opening, end = rng.choice(pairs)
+            col = opening + 1
+        out.append(task(repo, path, text, offsets[row - 1] + col, offsets[row - 1] + end,
                         row, col, kind))
     return out
+
+
+def bracket_pairs(line: str, starts: list[int]) -> list[tuple[int, int]]:
+    """(opening, closing) columns of round and square brackets that hold something, on one line.
+
+    Only token starts count, so brackets inside strings and comments are not seen; a line
+    whose brackets do not balance (a call continued on the next line) gives only its closed pairs.
+    """
+    pairs = []
+    stack: list[int] = []
+    for col in starts:
+        ch = line[col]
+        if ch in OPENING + "{":
+            stack.append(col)
+        elif ch in CLOSING + "}" and stack:
+            opening = stack.pop()
+            if line[opening] in OPENING and line[opening + 1 : col].strip():
+                pairs.append((opening, col))
+    return pairs
 
 
 def cut_tasks(repo: str, files: list[tuple[str, str]], counts: dict[str, int]) -> list[dict[str, str]]:

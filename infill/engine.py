@@ -29,6 +29,7 @@ from .drafts.analogy import analogous_lines
 from .drafts.buffer import buffer_draft_matches, buffer_drafts
 from .drafts.copy_floor import copy_continuation
 from .drafts.corpus_index import BackgroundIndex
+from .drafts.names import name_drafts
 from .drafts.ngram import NgramProposer
 from .drafts.scope import scope_drafts
 from .line_candidates import Hole, Pool, masked_prior
@@ -226,7 +227,9 @@ class InfillEngine:
         """A single-line hole: propose from every source, describe, rank, show or abstain."""
         pool, result = self.line_pool(req, plan, slots, end, stop)
         n = max(1, req.n)
-        show_at = self.ranker.show_at if req.min_confidence is None else req.min_confidence
+        in_line = not pool.hole.at_line_start and bool(pool.hole.rest.strip())
+        default = self.ranker.show_at_in_line if in_line else self.ranker.show_at
+        show_at = default if req.min_confidence is None else req.min_confidence
         # Admissible candidates first (Features.admissible): one that breaks its own statement
         # or names what its scope never defines is rarely right, and is never shown.
         # Each candidate's probability is its share against its rivals and "none is right".
@@ -374,6 +377,9 @@ class InfillEngine:
                 f.analogy = True
                 f.analogy_matched = max(f.analogy_matched, analogy.matched)
                 f.analogy_after = max(f.analogy_after, analogy.after)
+        for rank, name in enumerate(name_drafts(req.text, req.start, end)):
+            if (f := pool.offer(name)) is not None:
+                f.name_rank = min(f.name_rank, rank)
         for rank, draft in enumerate(dict.fromkeys(req.extra_drafts)):
             if (f := pool.offer(draft + newline)) is not None:
                 f.workspace, f.workspace_top = True, f.workspace_top or rank == 0

@@ -170,6 +170,7 @@ class Pool:
             # The same for every candidate of a hole: it moves confidence, not the order, so
             # whole-line holes (right less often) need more to be shown.
             feats.line_start = hole.at_line_start
+            feats.line_rest = not hole.at_line_start and bool(hole.rest.strip())
             # A line already standing a few lines away is rarely wanted again (a copied
             # `self.size = size` as a getter's body), but `else:` or `pass` may be: learned.
             feats.repeats_nearby = line.split("\n")[0].strip() in hole.nearby

@@ -64,6 +64,8 @@ class Features:
     analogy: bool = False  # proposed by the analogy drafts (drafts/analogy.py)
     analogy_matched: int = 0  # tokens of same-shaped context before it that its analogy matched
     analogy_after: int = 0  # and tokens after it, against the hole's suffix
+    name_rank: int = 9  # 0 = the name in scope mentioned last (drafts/names.py); 9 = not a name draft
+    line_rest: bool = False  # code follows the hole on its line (a bracket the editor closed)
     # n-gram log-prob of the first tokens after it (NgramProposer.lead_in); None: not scored
     lead_in: float | None = None
 
@@ -106,6 +108,9 @@ class Features:
             float(self.analogy),
             math.log1p(self.analogy_matched) / 5,
             math.log1p(self.analogy_after) / 5,
+            float(self.name_rank < 9),
+            min(self.name_rank, 6) / 6 if self.name_rank < 9 else 0.0,
+            float(self.line_rest),
         ]
 
     def admissible(self) -> bool:
@@ -127,7 +132,7 @@ FEATURE_NAMES = (
     "balanced", "unknown_ids", "repeats_nearby", "foreign_attributes", "tokens", "scope_import",
     "scope_init", "scope_return", "unbound_names", "scope_else", "scope_first", "fresh_names",
     "fresh_missed", "line_start", "scope_try", "lead_in_gap", "analogy", "analogy_match",
-    "analogy_after",
+    "analogy_after", "name", "name_rank", "line_rest",
 )
 
 
@@ -148,6 +153,9 @@ class Ranker:
     weights: tuple[float, ...]
     bias: float  # minus the score of "none of the candidates is right"
     show_at: float  # probability a candidate needs to be shown
+    # ... where code follows the hole on its line (a bracket the editor closed): such holes
+    # are right less often at the same probability, so they get their own threshold.
+    show_at_in_line: float = 1.0
 
     def score(self, features: Features, best_lead_in: float | None = None) -> float:
         """The candidate's score against "none is right" (a log-odds when it stands alone)."""
@@ -183,5 +191,5 @@ def default_ranker() -> Ranker:
     data = json.loads(resources.files(__package__).joinpath("ranker.json").read_text("utf-8"))
     if tuple(data["features"]) != FEATURE_NAMES:
         raise ValueError("ranker.json was fitted for other features; refit it")
-    return Ranker(tuple(data["weights"]), data["bias"], data["show_at"])
+    return Ranker(tuple(data["weights"]), data["bias"], data["show_at"], data["show_at_in_line"])
 

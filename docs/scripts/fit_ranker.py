@@ -7,12 +7,15 @@ hole is described (features) and labelled (exact or not), on the engine's own pa
 workspace index and the corpus index, as in an editor; a conditional logit (each hole a choice
 among its candidates and "none is right"; L2, full batch) is fitted on them;
 leave-one-repository-out top-1 exact match and precision/coverage
-are reported; the display threshold is the lowest confidence whose shown suggestions reach
-the target precision leaving each repository out; the weights go to infill/ranker.json.
+are reported; the display thresholds are set on those left-out rows, apart for holes that
+end their line (whole line, rest of line: the one that beats the precision and coverage
+targets by the widest equal margin) and holes with code after them on the line
+(`in_brackets`, a bracket the editor closed: the lowest reaching 70% precision); the weights
+go to infill/ranker.json.
 
-    python docs/scripts/fit_ranker.py [--features data/bench/dev_features.jsonl] [--precision 0.6]
+    python docs/scripts/fit_ranker.py [--features FILE] [--precision 0.6 --coverage 0.4]
 
-The features file is written on the first run and reused (about 7 minutes for the 3,300
+The features file is written on the first run and reused (about 8 minutes for the 4,125
 holes on an AVX-512 machine, more on slower ones: every hole runs the denoising loop for the
 denoiser's own line).
 """
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -157,12 +161,18 @@ L2_GRID = (1e-2, 1e-3, 3e-4, 1e-4, 1e-5)
 
 
 def leave_one_repo_out(tasks: list[dict], l2: float) -> list[tuple[float, bool]]:
-    """Each repository's top-1 rows under weights fitted on the other repositories."""
-    rows: list[tuple[float, bool]] = []
+    """Each task's top-1 row (in the tasks' order) under weights fitted on the other repositories."""
+    rows: dict[str, tuple[float, bool]] = {}
     for repo in sorted({t["task_id"].split("/")[0] for t in tasks}):
         w, b = fit([t for t in tasks if not t["task_id"].startswith(repo + "/")], l2)
-        rows += top1([t for t in tasks if t["task_id"].startswith(repo + "/")], w, b)
-    return rows
+        mine = [t for t in tasks if t["task_id"].startswith(repo + "/")]
+        rows.update((t["task_id"], row) for t, row in zip(mine, top1(mine, w, b), strict=True))
+    return [rows[t["task_id"]] for t in tasks]
+
+
+def in_line(task: dict) -> bool:
+    """Whether code follows the task's hole on its line (the engine's second threshold)."""
+    return task["kind"] == "in_brackets"
 
 
 def top1(tasks: list[dict], w: np.ndarray, b: float, pointwise: bool = False) -> list[tuple[float, bool]]:
@@ -196,6 +206,18 @@ def threshold_for(rows: list[tuple[float, bool]], precision: float) -> float:
     return best
 
 
+def balanced_threshold(rows: list[tuple[float, bool]], precision: float, coverage: float) -> float:
+    """The confidence at which the shown suggestions beat both targets by the widest equal margin."""
+    best, cut_at = -math.inf, 1.0
+    for cut in sorted({round(c, 3) for c, _ in rows}):
+        shown = [e for c, e in rows if c >= cut]
+        if shown:
+            margin = min(sum(shown) / len(shown) - precision, len(shown) / len(rows) - coverage)
+            if margin > best:
+                best, cut_at = margin, cut
+    return cut_at
+
+
 def report(rows: list[tuple[float, bool]], cut: float) -> dict[str, float]:
     shown = [e for c, e in rows if c >= cut]
     # Precision of the surest 40%: comparable across rankers whatever threshold each picked.
@@ -222,11 +244,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--features", type=Path, default=Path("data/bench/dev_features.jsonl"))
     ap.add_argument("--out", type=Path, default=Path("infill/ranker.json"))
-    # The threshold is set on leave-one-repository-out rows (what a new repository sees), at
-    # 10 points above the 60% the product aims at: a handful of new repositories can read
-    # that much lower (resampling six development repositories of 38 holes each, one time in
-    # ten at the chosen threshold), and held-out repositories have been harder than these.
-    ap.add_argument("--precision", type=float, default=0.70)
+    # Thresholds are set on leave-one-repository-out rows (what a new repository sees). Holes
+    # that end their line: issue 12's targets, precision 60% at coverage 40%, each beaten by
+    # the same margin (new repositories have read a few points lower on both). Holes with code
+    # after them on the line have no coverage target: precision 70%, ten points above the goal.
+    ap.add_argument("--precision", type=float, default=0.60)
+    ap.add_argument("--coverage", type=float, default=0.40)
+    ap.add_argument("--in-line-precision", type=float, default=0.70)
     args = ap.parse_args()
     if not args.features.is_file():
         collect(args.features)
@@ -237,17 +261,24 @@ def main() -> None:
     l2 = max(L2_GRID, key=lambda k: (round(sum(e for _, e in by_l2[k]) / len(tasks), 4), k))
     held = by_l2[l2]
     w, b = fit(tasks, l2)
-    cut = threshold_for(held, args.precision)
+    # One threshold for holes that end their line (issue 12's kinds), one for holes with code
+    # after them on the line, each set on its own leave-one-repository-out rows.
+    ends = [row for t, row in zip(tasks, held, strict=True) if not in_line(t)]
+    inside = [row for t, row in zip(tasks, held, strict=True) if in_line(t)]
+    cut = balanced_threshold(ends, args.precision, args.coverage)
+    cut_in_line = threshold_for(inside, args.in_line_precision) if inside else cut
     oracle = sum(any(c["label"] for c in t["cands"]) for t in tasks) / max(len(tasks), 1)
-    print(json.dumps({"leave_one_repo_out": report(held, cut), "fitted": report(top1(tasks, w, b), cut),
-                      "oracle_exact": round(oracle, 4), "show_at": cut, "l2": l2,
-                      "scope_drafts_right": scope_kinds(tasks),
+    print(json.dumps({"leave_one_repo_out": report(ends, cut),
+                      "leave_one_repo_out_in_line": report(inside, cut_in_line) if inside else None,
+                      "fitted": report(top1(tasks, w, b), cut),
+                      "oracle_exact": round(oracle, 4), "show_at": cut, "show_at_in_line": cut_in_line,
+                      "l2": l2, "scope_drafts_right": scope_kinds(tasks),
                       "weights": dict(zip(FEATURE_NAMES, np.round(w, 3).tolist(), strict=True))}, indent=1))
     args.out.write_text(json.dumps({
         "note": f"fitted by docs/scripts/fit_ranker.py on {args.features.name} ({len(tasks)} holes, l2 {l2})",
         "model": "conditional logit: a hole's candidates and 'none is right' (bias: minus its score)",
         "features": list(FEATURE_NAMES), "weights": [round(float(v), 5) for v in w],
-        "bias": round(float(b), 5), "show_at": cut}, indent=1) + "\n")
+        "bias": round(float(b), 5), "show_at": cut, "show_at_in_line": cut_in_line}, indent=1) + "\n")
 
 
 if __name__ == "__main__":

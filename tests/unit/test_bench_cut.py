@@ -22,7 +22,7 @@ from diffill.model import pinned
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "bench_repo"
 REPO = Repo("shop", "1.0", "shop-1.0.tar.gz", "0" * 64, "MIT", ("pkg",))
-MANY = {"whole_line": 100, "rest_of_line": 100, "block": 100}  # more than the fixture holds
+MANY = dict.fromkeys(KINDS, 100)  # more than the fixture holds
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +51,9 @@ def test_every_task_rebuilds_its_file_and_names_it(tasks, files):
     for t in tasks:
         assert t["prompt"] + t["canonical_solution"] + t["suffix"] == text_of[t["path"]]
         assert t["repo"] == "shop" and t["task_id"].startswith(f"shop/{t['path']}:")
-        assert t["suffix"].startswith("\n")  # every hole runs to the end of a line
+        # Every hole but a bracket's contents runs to the end of a line.
+        assert t["suffix"].startswith(")" if t["kind"] == "in_brackets" and t["prompt"].endswith("(") else
+                                      "]" if t["kind"] == "in_brackets" else "\n")
 
 
 def test_whole_line_holes_start_after_the_indentation(tasks):
@@ -91,10 +93,26 @@ def test_blocks_are_two_to_four_lines_of_whole_statements_in_a_function(tasks):
 
 def test_cutting_is_deterministic_and_bounded(files):
     cut = [(p, t) for p, t in files if is_cut_file(REPO, p)]
-    counts = {"whole_line": 3, "rest_of_line": 2, "block": 1}
+    counts = {"whole_line": 3, "rest_of_line": 2, "block": 1, "in_brackets": 4}
     first = cut_tasks("shop", cut, counts)
     assert first == cut_tasks("shop", list(reversed(cut)), counts)
-    assert [sum(t["kind"] == k for t in first) for k in KINDS] == [3, 2, 1]
+    assert [sum(t["kind"] == k for t in first) for k in KINDS] == [3, 2, 1, 4]
+
+
+def test_bracket_holes_hold_what_an_editor_closed_bracket_holds(tasks):
+    held = [t for t in tasks if t["kind"] == "in_brackets"]
+    assert len(held) >= 10
+    for t in held:
+        middle = t["canonical_solution"]
+        assert middle.strip() and "\n" not in middle
+        line = last_line(t["prompt"]) + middle + t["suffix"].split("\n", 1)[0]
+        assert "#" not in line.split(middle, 1)[0]  # never inside a comment
+        depth = 0
+        for ch in middle:  # what it holds balances: the closing bracket is the one the suffix starts with
+            depth += ch in "([{"
+            depth -= ch in ")]}"
+            assert depth >= 0
+        assert depth == 0
 
 
 def test_workspace_drafts_never_come_from_the_tasks_own_file(files, tasks):

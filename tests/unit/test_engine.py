@@ -219,3 +219,25 @@ def test_a_line_copied_by_analogy_joins_the_candidates(engine):
     pool, _ = engine.line_pool(req, plan, engine.budget(req, plan), req.start, None)
     assert pool.items["limit(y_raw)"].analogy_matched >= 4
     assert all(f.analogy_matched == 0 for text, f in pool.items.items() if text != "limit(y_raw)")
+
+
+def test_a_hole_with_code_after_it_on_its_line_has_its_own_threshold(engine):
+    from dataclasses import replace
+
+    from diffill.infill.engine import InfillEngine
+
+    never_inside = replace(engine.ranker, show_at=0.0, show_at_in_line=1.0)
+    strict_inside = InfillEngine(engine.denoiser, ranker=never_inside)
+    text = 'def save(path, text):\n    with open(path, "w") as f:\n        f.write()\n'
+    inside = text.index("f.write(") + len("f.write(")
+    assert not strict_inside.fill(FillRequest(text=text, start=inside, language="python")).shown
+    end = text.index("f.write()")
+    at_end = text[:end] + "\n"
+    assert strict_inside.fill(FillRequest(text=at_end, start=end, language="python")).shown
+
+
+def test_names_in_scope_join_the_candidates_inside_brackets(engine):
+    text = 'def save(path, text):\n    with open(path, "w") as f:\n        f.write()\n'
+    start = text.index("f.write(") + len("f.write(")
+    result = engine.fill(FillRequest(text=text, start=start, language="python", n=12))
+    assert "text" in [c.text for c in result.candidates]

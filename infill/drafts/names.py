@@ -1,0 +1,68 @@
+"""Name drafts: an argument is most often a name the code in scope just used.
+
+At `f.write(|)` (the editor closed the bracket) or after `, ` in an argument list, the text
+wanted is often one name: a parameter, a local, the `with` target. No draft source copies
+it when the buffer never wrote this call before; the denoiser, which sees the code around,
+is better at choosing among names than at spelling one. So the names in scope, most recently
+mentioned first, are offered at such a cursor; the ranker weighs them (their rank is a feature).
+
+Where the rest of the line is empty (no bracket closed by the editor), the name comes with the
+brackets the line left open closed (`print(|` -> `name)`), as a rest-of-line hole wants.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..py_scopes import IDENTIFIER, UNUSABLE, blank_literals, names_in_scope
+
+RECENT_CHARS = 1_500  # text before the cursor read for recent names
+MAX_NAMES = 6  # drafts offered at one cursor
+CLOSERS = {"(": ")", "[": "]", "{": "}"}
+
+
+def _closing(line_head: str) -> str | None:
+    """The brackets line_head leaves open, closed in order; None when it closes one it did not open."""
+    stack: list[str] = []
+    for ch in blank_literals(line_head):
+        if ch in CLOSERS:
+            stack.append(CLOSERS[ch])
+        elif ch in ")]}":
+            if not stack:
+                return None  # brackets opened on an earlier line: their closing is not known
+            stack.pop()
+    return "".join(reversed(stack))
+
+
+def name_drafts(text: str, start: int, end: int) -> list[str]:
+    """Names for an argument at text[start:end], most recent first (each with its closers where due)."""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_head = text[line_start:start]
+    blanked_head = blank_literals(line_head)
+    if not re.search(r"[(\[][ \t]*$|,[ \t]*$", blanked_head):
+        return []
+    line_end = text.find("\n", end)
+    rest = text[end : line_end if line_end >= 0 else len(text)]
+    closers = ""
+    if not rest.strip():
+        found = _closing(line_head)
+        if not found:
+            return []  # nothing open to complete on this line
+        closers = found
+    scope = names_in_scope(text, start, end)
+    if not scope:
+        return []
+    callee = re.search(r"([A-Za-z_]\w*)[ \t]*\($", blanked_head)
+    skip = set(UNUSABLE) - {"self", "cls"}
+    if callee is not None:
+        skip.add(callee.group(1))  # `f(f)` is rarely meant
+    already = set(IDENTIFIER.findall(blanked_head[blanked_head.rfind("(") + 1 :]))  # `f(a, a)` neither
+    recent: list[str] = []
+    before = blank_literals(text[max(0, start - RECENT_CHARS) : line_start])
+    for match in reversed(list(IDENTIFIER.finditer(before + blanked_head))):
+        name = match.group(1)
+        if name in scope and name not in skip and name not in already and name not in recent:
+            recent.append(name)
+            if len(recent) == MAX_NAMES:
+                break
+    return [name + closers for name in recent]

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from diffill.infill.drafts.names import name_drafts
+
+WRITE = 'def save(path, text):\n    with open(path, "w") as f:\n        f.write()\n'
+
+
+def at(text: str, marker: str) -> list[str]:
+    cursor = text.index(marker) + len(marker)
+    return name_drafts(text, cursor, cursor)
+
+
+def test_a_closed_bracket_gets_the_names_in_scope_most_recent_first():
+    assert at(WRITE, "f.write(")[:3] == ["f", "path", "text"]
+
+
+def test_an_open_bracket_at_the_line_end_gets_its_closer():
+    text = WRITE.replace("f.write()", "print(")
+    assert at(text, "print(")[:3] == ["f)", "path)", "text)"]
+    nested = WRITE.replace("f.write()", "print(len(")
+    assert at(nested, "print(len(")[0] == "f))"
+
+
+def test_after_a_comma_the_arguments_already_given_are_not_offered_again():
+    text = WRITE.replace("f.write()", "print(text, )")
+    found = at(text, "print(text, ")
+    assert "text" not in found and found[:2] == ["f", "path"]
+
+
+def test_the_callee_is_not_its_own_argument():
+    text = "def run(job, jobs):\n    for job in jobs:\n        run()\n"
+    assert "run" not in at(text, "run(")
+
+
+def test_names_no_scope_binds_are_not_offered():
+    text = "def f(a):\n    return g()\n\n\ndef h(b):\n    return b\n"
+    found = at(text, "g(")
+    assert found[0] == "a" and "b" not in found  # b is h's
+
+
+def test_only_at_the_start_of_an_argument():
+    assert at(WRITE, "with open(path") == []  # inside a name
+    assert at(WRITE, 'with open(path, "w") as ') == []  # not in brackets
+    assert at("x = 1\ny = (1 + 2)\nprint(x\n", "print(x") == []
+
+
+def test_a_line_that_closes_brackets_opened_above_gets_nothing_at_its_end():
+    text = "def f(a):\n    g(\n        1), h(\n"
+    assert at(text, "h(") == []  # which brackets the line must close is unknown
