@@ -227,8 +227,7 @@ class InfillEngine:
         """A single-line hole: propose from every source, describe, rank, show or abstain."""
         pool, result = self.line_pool(req, plan, slots, end, stop)
         n = max(1, req.n)
-        in_line = not pool.hole.at_line_start and bool(pool.hole.rest.strip())
-        default = self.ranker.show_at_in_line if in_line else self.ranker.show_at
+        default = self.ranker.show_at_in_line if pool.hole.code_after else self.ranker.show_at
         show_at = default if req.min_confidence is None else req.min_confidence
         # Admissible candidates first (Features.admissible): one that breaks its own statement
         # or names what its scope never defines is rarely right, and is never shown.
@@ -377,7 +376,8 @@ class InfillEngine:
                 f.analogy = True
                 f.analogy_matched = max(f.analogy_matched, analogy.matched)
                 f.analogy_after = max(f.analogy_after, analogy.after)
-        for rank, name in enumerate(name_drafts(req.text, req.start, end)):
+        names = name_drafts(req.text, req.start, end) if pool.hole.language == "python" else []
+        for rank, name in enumerate(names):
             if (f := pool.offer(name)) is not None:
                 f.name_rank = min(f.name_rank, rank)
         for rank, draft in enumerate(dict.fromkeys(req.extra_drafts)):

@@ -56,6 +56,11 @@ class Hole:
                    before[-1] if before else "", after[0] if after else "",
                    postprocess.rest_of_line(text, end), nearby)
 
+    @property
+    def code_after(self) -> bool:
+        """Whether code follows the hole on its line (a bracket the editor closed, `f.write(|)`)."""
+        return not self.at_line_start and bool(self.rest.strip())
+
     @cached_property
     def attributes(self) -> frozenset[str] | None:
         """The enclosing class's attributes; None outside a class.
@@ -170,7 +175,7 @@ class Pool:
             # The same for every candidate of a hole: it moves confidence, not the order, so
             # whole-line holes (right less often) need more to be shown.
             feats.line_start = hole.at_line_start
-            feats.line_rest = not hole.at_line_start and bool(hole.rest.strip())
+            feats.line_rest = hole.code_after
             # A line already standing a few lines away is rarely wanted again (a copied
             # `self.size = size` as a getter's body), but `else:` or `pass` may be: learned.
             feats.repeats_nearby = line.split("\n")[0].strip() in hole.nearby
