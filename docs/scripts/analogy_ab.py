@@ -47,10 +47,7 @@ def pool_reach(tasks: list[dict]) -> float:
 
 
 def main() -> None:
-    dev = fr.load(DATA / "dev_features.jsonl")
-    if not dev or "analogy_after" not in dev[0]["cands"][0]:
-        sys.exit("data/bench/dev_features.jsonl lacks analogy_after: "
-                 "delete it, rerun docs/scripts/fit_ranker.py")
+    dev = fr.development_pools("analogy_after", DATA)
     others = fr.benchmark_pools("analogy", DATA)
     for name, change in (("with", lambda t: t), ("without", without_analogy)):
         variant = {n: change(t) for n, t in others.items()}

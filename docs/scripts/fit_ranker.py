@@ -75,6 +75,15 @@ def collect(path: Path, bench: str = "dev") -> None:
                 print(f"{i}/{len(tasks)}", flush=True)
 
 
+def development_pools(feature: str, data: Path = Path("data/bench")) -> list[dict]:
+    """The development pools of the features file; exits when they predate the feature."""
+    dev = load(data / "dev_features.jsonl")
+    if not dev or feature not in dev[0]["cands"][0]:
+        raise SystemExit(f"{data}/dev_features.jsonl lacks {feature}: "
+                         "delete it, rerun docs/scripts/fit_ranker.py")
+    return dev
+
+
 def benchmark_pools(name: str, data: Path = Path("data/bench")) -> dict[str, list[dict]]:
     """The held-out repositories' and the smoke set's pools (NAME_repos, NAME_smoke), collected once."""
     pools = {}

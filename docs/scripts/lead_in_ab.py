@@ -46,9 +46,7 @@ def scored(dev: list[dict], others: dict[str, list[dict]]) -> dict:
 
 
 def main() -> None:
-    dev = fr.load(DATA / "dev_features.jsonl")
-    if not dev or "lead_in" not in dev[0]["cands"][0]:
-        sys.exit("data/bench/dev_features.jsonl lacks lead_in: delete it, rerun docs/scripts/fit_ranker.py")
+    dev = fr.development_pools("lead_in", DATA)
     others = fr.benchmark_pools("lead_in", DATA)
     print(json.dumps({"with": scored(dev, others)}), flush=True)
     print(json.dumps({"without": scored(without_lead_in(dev),

@@ -67,9 +67,7 @@ def scored(dev: list[dict], others: dict[str, list[dict]]) -> dict:
 
 
 def main() -> None:
-    dev = fr.load(DATA / "dev_features.jsonl")
-    if not dev or "name_rank" not in dev[0]["cands"][0]:
-        sys.exit("data/bench/dev_features.jsonl lacks name_rank: delete it, rerun docs/scripts/fit_ranker.py")
+    dev = fr.development_pools("name_rank", DATA)
     others = fr.benchmark_pools("names", DATA)
     print(json.dumps({"with": scored(dev, others)}), flush=True)
     stripped = {n: without_names(t) for n, t in others.items()}
