@@ -376,8 +376,9 @@ class InfillEngine:
                 f.analogy = True
                 f.analogy_matched = max(f.analogy_matched, analogy.matched)
                 f.analogy_after = max(f.analogy_after, analogy.after)
-        names = name_drafts(req.text, req.start, end) if pool.hole.language == "python" else []
-        for rank, name in enumerate(names):
+        # The hole's names in scope, read once: its candidates are judged by them too.
+        scope = pool.hole.names_in_scope
+        for rank, name in enumerate(name_drafts(req.text, req.start, end, scope)):
             if (f := pool.offer(name)) is not None:
                 f.name_rank = min(f.name_rank, rank)
         for rank, draft in enumerate(dict.fromkeys(req.extra_drafts)):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from ..py_scopes import IDENTIFIER, UNUSABLE, blank_literals, names_in_scope
+from ..py_scopes import IDENTIFIER, UNUSABLE, blank_literals
 
 RECENT_CHARS = 1_500  # text before the cursor read for recent names
 MAX_NAMES = 6  # drafts offered at one cursor
@@ -34,8 +34,11 @@ def _closing(line_head: str) -> str | None:
     return "".join(reversed(stack))
 
 
-def name_drafts(text: str, start: int, end: int) -> list[str]:
-    """Names for an argument at text[start:end], most recent first (each with its closers where due)."""
+def name_drafts(text: str, start: int, end: int, scope: frozenset[str] | None) -> list[str]:
+    """Names for an argument at text[start:end], most recent first (each with its closers where due).
+
+    scope: the names bound there (py_scopes.names_in_scope; None: cannot tell, so no drafts).
+    """
     line_start = text.rfind("\n", 0, start) + 1
     line_head = text[line_start:start]
     blanked_head = blank_literals(line_head)
@@ -49,7 +52,6 @@ def name_drafts(text: str, start: int, end: int) -> list[str]:
         if not found:
             return []  # nothing open to complete on this line
         closers = found
-    scope = names_in_scope(text, start, end)
     if not scope:
         return []
     callee = re.search(r"([A-Za-z_]\w*)[ \t]*\($", blanked_head)

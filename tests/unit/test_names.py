@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 from diffill.infill.drafts.names import name_drafts
+from diffill.infill.py_scopes import names_in_scope
 
 WRITE = 'def save(path, text):\n    with open(path, "w") as f:\n        f.write()\n'
 
 
 def at(text: str, marker: str) -> list[str]:
     cursor = text.index(marker) + len(marker)
-    return name_drafts(text, cursor, cursor)
+    return name_drafts(text, cursor, cursor, names_in_scope(text, cursor, cursor))
 
 
 def test_a_closed_bracket_gets_the_names_in_scope_most_recent_first():
