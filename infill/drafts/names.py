@@ -21,10 +21,10 @@ MAX_NAMES = 6  # drafts offered at one cursor
 CLOSERS = {"(": ")", "[": "]", "{": "}"}
 
 
-def _closing(line_head: str) -> str | None:
-    """The brackets line_head leaves open, closed in order; None when it closes one it did not open."""
+def _closing(blanked_head: str) -> str | None:
+    """The brackets a line's head leaves open, closed in order; None if it closes one it did not open."""
     stack: list[str] = []
-    for ch in blank_literals(line_head):
+    for ch in blanked_head:
         if ch in CLOSERS:
             stack.append(CLOSERS[ch])
         elif ch in ")]}":
@@ -48,7 +48,7 @@ def name_drafts(text: str, start: int, end: int, scope: frozenset[str] | None) -
     rest = text[end : line_end if line_end >= 0 else len(text)]
     closers = ""
     if not rest.strip():
-        found = _closing(line_head)
+        found = _closing(blanked_head)
         if not found:
             return []  # nothing open to complete on this line
         closers = found
