@@ -8,6 +8,10 @@ Kinds (`KINDS`):
 - `in_brackets`: the cursor right after an opening bracket whose closing one stands later on
   the same line; the middle is what the brackets hold (not empty, not spanning lines), as
   when the editor closed the bracket the user typed (`f.write(|)`, every editor's default).
+- `mid_word`: the cursor inside a name (a keyword or an identifier of at least three
+  characters), one or more of its characters typed; the middle is the rest of that line. An
+  editor asks for ghost text at every keystroke, so most requests come from inside the word
+  being typed (`self.em|`, `re|` at a line's start).
 - `block`: 2-4 whole lines of complete statements inside a function body, the cursor after
   the indentation of the first; the middle runs to the end of the last line.
 
@@ -28,12 +32,13 @@ import io
 import random
 import tokenize
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-KINDS = ("whole_line", "rest_of_line", "block", "in_brackets")
-# The kinds of issue 12's single-line targets; in_brackets is reported on its own.
+KINDS = ("whole_line", "rest_of_line", "block", "in_brackets", "mid_word")
+# The kinds of issue 12's single-line targets; in_brackets and mid_word are reported on their own.
 SINGLE_LINE_KINDS = ("whole_line", "rest_of_line")
 OPENING, CLOSING = "([", ")]"
+MIN_WORD = 3  # characters of a name a mid_word cursor may sit inside
 MAX_LINE = 120  # characters; longer lines are data, not code a completer should write
 BLOCK_LINES = (2, 4)  # lines in a block hole, inclusive
 SKIP_TOKENS = {tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER}
@@ -47,6 +52,7 @@ class LineInfo:
     """What tokenize says about one line."""
 
     starts: list[int]  # columns where a token starts (outside f-strings), in order
+    names: list[tuple[int, int]] = field(default_factory=list)  # (start, end) columns of names
     only_string: bool = True  # the line's tokens are all strings (e.g. a docstring line)
     clean: bool = True  # no comment, no token spanning lines, no error
 
@@ -71,6 +77,8 @@ def scan_lines(text: str) -> dict[int, LineInfo]:
                     info.setdefault(r, LineInfo([])).clean = False
             if depth == 0:
                 line.starts.append(col)
+                if tok.type == tokenize.NAME:
+                    line.names.append((col, tok.end[1]))
             if tok.type == FSTRING_START:
                 depth += 1
             elif tok.type == FSTRING_END:
@@ -123,8 +131,8 @@ def statement_lists(tree: ast.AST) -> Iterator[list[ast.stmt]]:
             for inner in ast.walk(node):
                 if isinstance(inner, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
                     continue  # their own walk (functions) or not a body (classes)
-                for field in ("body", "orelse", "finalbody"):  # except and case bodies too
-                    value = getattr(inner, field, None)
+                for attr in ("body", "orelse", "finalbody"):  # except and case bodies too
+                    value = getattr(inner, attr, None)
                     if isinstance(value, list) and value and isinstance(value[0], ast.stmt):
                         yield value
 
@@ -186,6 +194,12 @@ def candidates(repo: str, path: str, text: str, kind: str, rng: random.Random) -
                 continue
             opening, end = rng.choice(pairs)
             col = opening + 1
+        elif kind == "mid_word":
+            words = [(a, b) for a, b in info[row].names if b - a >= MIN_WORD]
+            if not words:
+                continue
+            first, last = rng.choice(words)
+            col = rng.randint(first + 1, last - 1)
         out.append(task(repo, path, text, offsets[row - 1] + col, offsets[row - 1] + end,
                         row, col, kind))
     return out

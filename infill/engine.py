@@ -33,7 +33,7 @@ from .drafts.names import name_drafts
 from .drafts.ngram import NgramProposer
 from .drafts.scope import scope_drafts
 from .line_candidates import Hole, Pool, masked_prior
-from .ranking import Ranker, default_ranker
+from .ranking import Features, Ranker, default_ranker
 from .requests import hole_plan
 from .sampler import SampleResult, WarmStart, denoise
 from .scoring_process import PendingPass, ScoringProcess, request_of
@@ -371,24 +371,15 @@ class InfillEngine:
         for rank, (draft, chars) in enumerate(buffer_draft_matches(prefix, suffix)):
             if (f := pool.offer(draft + newline)) is not None:
                 f.draft_chars, f.draft_rank = max(f.draft_chars, chars), min(f.draft_rank, rank)
-        for analogy in analogous_lines(prefix, suffix):
-            if (f := pool.offer(analogy.text + newline)) is not None:
-                f.analogy = True
-                f.analogy_matched = max(f.analogy_matched, analogy.matched)
-                f.analogy_after = max(f.analogy_after, analogy.after)
-        # The hole's names in scope, read once: its candidates are judged by them too.
-        scope = pool.hole.names_in_scope
-        for rank, name in enumerate(name_drafts(req.text, req.start, end, scope)):
-            if (f := pool.offer(name)) is not None:
-                f.name_rank = min(f.name_rank, rank)
         for rank, draft in enumerate(dict.fromkeys(req.extra_drafts)):
             if (f := pool.offer(draft + newline)) is not None:
                 f.workspace, f.workspace_top = True, f.workspace_top or rank == 0
-        kinds: dict[str, int] = {}
-        for draft, kind in scope_drafts(req.text, req.start, end).items():
-            rank = kinds[kind] = kinds.get(kind, -1) + 1
-            if (f := pool.offer(draft)) is not None:
-                f.scope, f.scope_rank = kind, min(f.scope_rank, rank)
+        self.propose_shaped(req, pool, newline, end, req.start)
+        if word := pool.hole.word:
+            # Inside a name being typed (`    re|`, `f(na|`) the sources that read the shape of
+            # the line see no line start and no argument start; at the name's start they do,
+            # and their lines that go on with what was typed are what is left to write.
+            self.propose_shaped(req, pool, newline, end, req.start - len(word), typed=word)
         self.ngram.corpus = self.corpus.get() if self.corpus is not None else None
         proposals = self.ngram.propose(prefix, suffix, NGRAM_PROPOSALS, stop.fired if stop else None)
         if stop is not None and stop.cancelled():
@@ -396,6 +387,35 @@ class InfillEngine:
         for rank, prop in enumerate(proposals):
             if (f := pool.offer(prop.text + newline)) is not None and f.ngram_rank == 9:
                 f.ngram, f.ngram_rank, f.ngram_order = prop.logprob, rank, prop.min_order
+
+    def propose_shaped(self, req: FillRequest, pool: Pool, newline: str, end: int, start: int,
+                       typed: str = "") -> None:
+        """Offer the drafts read from the shape around a cursor at start: analogies, names, scope.
+
+        typed: the text between start and the request's cursor; only drafts that begin with
+        it are offered, without it.
+        """
+        def offer(draft: str) -> Features | None:
+            if not typed:
+                return pool.offer(draft)
+            return pool.offer(draft[len(typed) :]) if draft.startswith(typed) and draft != typed else None
+
+        prefix, suffix = req.text[:start], req.text[end:]
+        for analogy in analogous_lines(prefix, suffix):
+            if (f := offer(analogy.text + newline)) is not None:
+                f.analogy = True
+                f.analogy_matched = max(f.analogy_matched, analogy.matched)
+                f.analogy_after = max(f.analogy_after, analogy.after)
+        # The hole's names in scope, read once: its candidates are judged by them too.
+        scope = pool.hole.names_in_scope
+        for rank, name in enumerate(name_drafts(req.text, start, end, scope)):
+            if (f := offer(name)) is not None:
+                f.name_rank = min(f.name_rank, rank)
+        kinds: dict[str, int] = {}
+        for draft, kind in scope_drafts(req.text, start, end).items():
+            rank = kinds[kind] = kinds.get(kind, -1) + 1
+            if (f := offer(draft)) is not None:
+                f.scope, f.scope_rank = kind, min(f.scope_rank, rank)
 
     def cache_key(self, req: FillRequest, plan: HolePlan, slots: int, end: int) -> str:
         # The canvas only sees a window of the text, but hashing the window would mean

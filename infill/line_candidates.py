@@ -10,6 +10,7 @@ already there is never what the user wants.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -28,6 +29,7 @@ from .scoring_process import prior_from_logits
 from .syntax import StatementChecker, brackets_balanced
 
 NEARBY_LINES = 12  # non-blank lines on each side that a candidate should not merely repeat
+WORD_BEFORE_CURSOR = re.compile(r"(?<![0-9A-Za-z_])[A-Za-z_][A-Za-z0-9_]*$")
 
 
 @dataclass
@@ -62,6 +64,12 @@ class Hole:
         return not self.at_line_start and bool(self.rest.strip())
 
     @cached_property
+    def word(self) -> str:
+        """The name the cursor stands right after: often one still being typed (`self.em|`)."""
+        found = WORD_BEFORE_CURSOR.search(self.line_head)
+        return found.group() if found else ""
+
+    @cached_property
     def attributes(self) -> frozenset[str] | None:
         """The enclosing class's attributes; None outside a class.
 
@@ -86,8 +94,12 @@ class Hole:
 
     @cached_property
     def known(self) -> frozenset[str]:
-        """Identifiers the text names outside the hole (read once per hole, not per describe)."""
-        return known_identifiers(self.text[: self.start] + self.text[self.end :])
+        """Identifiers the text names outside the hole (read once per hole, not per describe).
+
+        Not the name the cursor stands after: a fill completes it (`em` + `ail`), and what
+        the completed name is, not the typed part, should be judged known or not.
+        """
+        return known_identifiers(self.text[: self.start - len(self.word)] + " " + self.text[self.end :])
 
     def prepare(self) -> None:
         """Read what describing any candidate needs (a scoring pass elsewhere has time for it)."""
@@ -157,7 +169,8 @@ class Pool:
             feats.syntax_ok = ok is not False
             line = hole.line_head + fill + ("" if fill.endswith("\n") else hole.rest)
             feats.balanced = brackets_balanced(line.split("\n")[0])
-            feats.unknown_ids = unknown_identifiers(fill, known)
+            # The name being typed and the fill read as one: `pri` + `(item)` names `pri`.
+            feats.unknown_ids = unknown_identifiers(hole.word + fill, known)
             if "self." in fill:
                 attributes = hole.attributes
                 if feats.scope == "init" and attributes is not None:

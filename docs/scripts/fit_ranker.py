@@ -7,15 +7,16 @@ hole is described (features) and labelled (exact or not), on the engine's own pa
 workspace index and the corpus index, as in an editor; a conditional logit (each hole a choice
 among its candidates and "none is right"; L2, full batch) is fitted on them;
 leave-one-repository-out top-1 exact match and precision/coverage
-are reported; the display thresholds are set on those left-out rows, apart for holes that
-end their line (whole line, rest of line: the one that beats the precision and coverage
-targets by the widest equal margin) and holes with code after them on the line
+are reported (by kind too); the display thresholds are set on those left-out rows, apart for
+holes that end their line (whole line, rest of line, inside a name being typed: the one that
+beats the precision and coverage targets by the widest equal margin) and holes with code
+after them on the line
 (`in_brackets`, a bracket the editor closed: the lowest reaching 70% precision); the weights
 go to infill/ranker.json.
 
     python docs/scripts/fit_ranker.py [--features FILE] [--precision 0.6 --coverage 0.4]
 
-The features file is written on the first run and reused (about 8 minutes for the 4,125
+The features file is written on the first run and reused (about 12 minutes for the 4,950
 holes on an AVX-512 machine, more on slower ones: every hole runs the denoising loop for the
 denoiser's own line).
 """
@@ -29,15 +30,19 @@ from pathlib import Path
 
 import numpy as np
 
-from diffill.infill.ranking import FEATURE_NAMES, Features, Ranker, best_lead_in
+from diffill.infill.bench_cut import SINGLE_LINE_KINDS
+from diffill.infill.ranking import FEATURE_NAMES, Features, Ranker, best_lead_in, default_ranker
 
 
 def load(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def collect(path: Path, bench: str = "dev") -> None:
-    """Describe and label every candidate of every single-line hole of a benchmark; a line each."""
+def collect(path: Path, bench: str = "dev", kinds: tuple[str, ...] = ()) -> None:
+    """Describe and label every candidate of every single-line hole of a benchmark; a line each.
+
+    kinds: only the tasks of these kinds (all when empty).
+    """
     from dataclasses import asdict
 
     from diffill.infill.api import FillRequest
@@ -49,6 +54,7 @@ def collect(path: Path, bench: str = "dev") -> None:
     from diffill.model.loading import load_denoiser
 
     tasks, workspace = load_bench(bench)
+    tasks = [t for t in tasks if not kinds or t["kind"] in kinds]
     denoiser = load_denoiser(None, "cpu", "fp32")
     # Pools do not depend on the ranker; an unfitted one lets new features be collected.
     unfitted = Ranker(tuple(0.0 for _ in FEATURE_NAMES), 0.0, 1.0)
@@ -249,6 +255,17 @@ def scope_kinds(tasks: list[dict]) -> dict[str, str]:
     return {kind: f"{right} of {proposed}" for kind, (right, proposed) in sorted(counts.items())}
 
 
+def shipped_report(tasks: list[dict]) -> dict[str, dict[str, float]]:
+    """Top-1 figures by kind of the installed ranker (no leave-one-out: it was fitted already)."""
+    ranker = default_ranker()
+    rows = top1(tasks, np.array(ranker.weights), ranker.bias)
+    out = {}
+    for kind in sorted({t["kind"] for t in tasks}):
+        mine = [row for t, row in zip(tasks, rows, strict=True) if t["kind"] == kind]
+        out[kind] = report(mine, ranker.show_at_in_line if in_line({"kind": kind}) else ranker.show_at)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--features", type=Path, default=Path("data/bench/dev_features.jsonl"))
@@ -260,10 +277,18 @@ def main() -> None:
     ap.add_argument("--precision", type=float, default=0.60)
     ap.add_argument("--coverage", type=float, default=0.40)
     ap.add_argument("--in-line-precision", type=float, default=0.70)
+    # What an engine already shipped does (e.g. an earlier commit's package first on
+    # PYTHONPATH), without fitting: its own ranker on pools its own code collected.
+    ap.add_argument("--shipped", action="store_true",
+                    help="report the installed ranker.json by kind at its thresholds; fit nothing")
+    ap.add_argument("--kinds", default="", help="with a new features file: collect only these kinds (a,b)")
     args = ap.parse_args()
     if not args.features.is_file():
-        collect(args.features)
+        collect(args.features, kinds=tuple(k for k in args.kinds.split(",") if k))
     tasks = load(args.features)
+    if args.shipped:
+        print(json.dumps(shipped_report(tasks), indent=1))
+        return
     # The L2 strength is the one whose leave-one-repository-out top-1 exact match is best
     # (ties go to the stronger); that figure is what a new repository would see.
     by_l2 = {l2: leave_one_repo_out(tasks, l2) for l2 in L2_GRID}
@@ -277,8 +302,15 @@ def main() -> None:
     cut = balanced_threshold(ends, args.precision, args.coverage)
     cut_in_line = threshold_for(inside, args.in_line_precision) if inside else cut
     oracle = sum(any(c["label"] for c in t["cands"]) for t in tasks) / max(len(tasks), 1)
+    kinds = sorted({t["kind"] for t in tasks})
+    # Issue 12's single-line kinds together, as `diffill eval` reports them.
+    single = [row for t, row in zip(tasks, held, strict=True) if t["kind"] in SINGLE_LINE_KINDS]
+    by_kind = {k: report([row for t, row in zip(tasks, held, strict=True) if t["kind"] == k],
+                         cut_in_line if k == "in_brackets" else cut) for k in kinds}
     print(json.dumps({"leave_one_repo_out": report(ends, cut),
                       "leave_one_repo_out_in_line": report(inside, cut_in_line) if inside else None,
+                      "leave_one_repo_out_single_line": report(single, cut),
+                      "leave_one_repo_out_by_kind": by_kind,
                       "fitted": report(top1(tasks, w, b), cut),
                       "oracle_exact": round(oracle, 4), "show_at": cut, "show_at_in_line": cut_in_line,
                       "l2": l2, "scope_drafts_right": scope_kinds(tasks),

@@ -241,3 +241,21 @@ def test_names_in_scope_join_the_candidates_inside_brackets(engine):
     start = text.index("f.write(") + len("f.write(")
     result = engine.fill(FillRequest(text=text, start=start, language="python", n=12))
     assert "text" in [c.text for c in result.candidates]
+
+
+def test_inside_a_name_being_typed_the_shape_drafts_go_on_with_it(engine):
+    # `sel|` and `print(te|`: no line start, no argument start at the cursor, but the scope's
+    # `__init__` line and the names in scope begin with what was typed; the rest is offered.
+    text = ("class User:\n    def __init__(self, name, email):\n        self.name = name\n        sel\n\n\n"
+            "def show(text):\n    print(te\n")
+
+    def pool_at(marker: str) -> dict:
+        start = text.index(marker + "\n") + len(marker)
+        req = FillRequest(text=text, start=start, language="python")
+        plan = engine.plan(req)
+        return engine.line_pool(req, plan, engine.budget(req, plan), start, None)[0].items
+
+    init = pool_at("        sel")
+    assert init["f.email = email"].scope == "init"
+    assert not any(fill.startswith("sel") for fill in init)  # what was typed is not typed again
+    assert pool_at("print(te")["xt)"].name_rank == 0

@@ -3,7 +3,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from diffill.infill.line_candidates import Hole
-from diffill.infill.ranking import Features, default_ranker, unknown_identifiers
+from diffill.infill.ranking import FEATURE_NAMES, Features, default_ranker, unknown_identifiers
 from diffill.infill.syntax import brackets_balanced, statement_ok
 
 
@@ -110,7 +110,7 @@ def test_a_hole_at_the_start_of_its_line_is_marked_for_the_ranker(denoiser):
 
 def test_lead_in_counts_only_as_the_gap_to_the_best_rival():
     ranker = default_ranker()
-    assert ranker.weights[-1] > 0  # the fitted ranker trusts a better lead-in
+    assert ranker.weights[FEATURE_NAMES.index("lead_in_gap")] > 0  # the fitted ranker trusts a better lead-in
     base = Features(denoiser=-2.0, ngram=-3.0, ngram_rank=0, ngram_order=6, sources=2)
     # Alone, a candidate's own lead-in says nothing: the suffix is the same for every fill.
     assert ranker.probability(replace(base, lead_in=-5.0)) == ranker.probability(replace(base, lead_in=-40.0))
@@ -120,3 +120,22 @@ def test_lead_in_counts_only_as_the_gap_to_the_best_rival():
     # Unscored pools (drafts off, or a stopped request) rank as if the feature did not exist.
     p_a, p_b = ranker.probabilities([base, replace(base, denoiser=-2.5)])
     assert p_a > p_b
+
+
+def test_a_name_being_typed_is_judged_with_its_completion(denoiser):
+    # The cursor inside `em`: `ail` completes a name the file knows; `(item)` leaves `em`
+    # standing as a name nothing else in the file mentions.
+    from diffill.infill.line_candidates import Pool
+
+    h = hole("class User:\n    def __init__(self, name, email):\n        self.name = name\n"
+             "        self.email = em|\n")
+    assert h.word == "em" and "em" not in h.known and "email" in h.known
+    pool = Pool(h, lambda raw: raw)
+    done, stray = pool.offer("ail"), pool.offer("(item)")
+    assert done is not None and stray is not None
+    pool.describe(denoiser, None, "")
+    assert done.unknown_ids == 0
+    assert stray.unknown_ids == 2  # `em` and `item`
+    assert hole("def read(path):\n    with open(path) as f:\n        re|\n").word == "re"
+    # After a space or an operator there is no name being typed.
+    assert hole("x = |\n").word == "" and hole("y = x.|\n").word == ""
