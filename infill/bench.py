@@ -23,7 +23,7 @@ from .bench_fetch import CACHE, DEV_MANIFEST, fetch, is_cut_file, load_manifest,
 
 BENCHES = ("repos", "smoke", "dev")
 OUT_DIR = Path("data/bench")
-# Tasks per repository and kind: single-line holes dominate, as in an editor; about 330 in
+# Tasks per repository and kind: single-line holes dominate, as in an editor; about 390 in
 # all over six repositories, so one engine configuration runs in minutes on two cores.
 COUNTS = {"whole_line": 20, "rest_of_line": 18, "block": 7, "in_brackets": 10, "mid_word": 10}
 # The ranker is for one-line holes; blocks are never shown.
