@@ -306,7 +306,7 @@ def main() -> None:
     # Issue 12's single-line kinds together, as `diffill eval` reports them.
     single = [row for t, row in zip(tasks, held, strict=True) if t["kind"] in SINGLE_LINE_KINDS]
     by_kind = {k: report([row for t, row in zip(tasks, held, strict=True) if t["kind"] == k],
-                         cut_in_line if k == "in_brackets" else cut) for k in kinds}
+                         cut_in_line if in_line({"kind": k}) else cut) for k in kinds}
     print(json.dumps({"leave_one_repo_out": report(ends, cut),
                       "leave_one_repo_out_in_line": report(inside, cut_in_line) if inside else None,
                       "leave_one_repo_out_single_line": report(single, cut),
