@@ -22,14 +22,14 @@ from diffill.model.denoiser import Bools, Denoiser, Floats, Tokens
 from . import postprocess
 from .class_scope import assigned_attribute, class_attributes, foreign_attributes
 from .py_scopes import fresh_uses, names_in_scope, unbound_names, unused_bindings
-from .ranking import Features, known_identifiers, unknown_identifiers
+from .ranking import IDENTIFIER, Features, known_identifiers, unknown_identifiers
 from .redundant_lines import assigns_itself, redefines
 from .sampler import WarmStart, context_cache, forward
 from .scoring_process import prior_from_logits
 from .syntax import StatementChecker, brackets_balanced
 
 NEARBY_LINES = 12  # non-blank lines on each side that a candidate should not merely repeat
-WORD_BEFORE_CURSOR = re.compile(r"(?<![0-9A-Za-z_])[A-Za-z_][A-Za-z0-9_]*$")
+WORD_BEFORE_CURSOR = re.compile(IDENTIFIER.pattern + "$")  # the name the line head ends with
 
 
 @dataclass
