@@ -23,6 +23,9 @@ CLASS_LEVEL_NAME = re.compile(r"^[ \t]+([A-Za-z_]\w*)[ \t]*[:=]", re.M)
 METHOD_NAME = re.compile(r"\bdef[ \t]+([A-Za-z_]\w*)")
 ASSIGNED_ATTRIBUTE = re.compile(r"^[ \t]*self\.([A-Za-z_]\w*)[ \t]*(?::[^=\n]*)?=(?!=)")
 SCAN_CHARS = 100_000  # text above the hole searched for the class line
+RECENT_CHARS = 3_000  # text above the hole read for the attributes named last
+RENAMES = 2  # attributes a foreign one is renamed to
+RECENT_ATTRIBUTES = 3  # attributes offered after `self.`
 
 
 def class_attributes(text: str, start: int, end: int) -> frozenset[str] | None:
@@ -72,3 +75,32 @@ def assigned_attribute(line: str) -> frozenset[str]:
     """The attribute a `self.x = ...` line assigns (empty for any other line)."""
     match = ASSIGNED_ATTRIBUTE.match(line)
     return frozenset({match.group(1)}) if match else frozenset()
+
+
+def recent_attributes(text: str, start: int, known: frozenset[str],
+                      limit: int = RECENT_ATTRIBUTES) -> list[str]:
+    """The class's attributes (not its methods) named last before the hole, latest first."""
+    found: list[str] = []
+    for match in reversed(list(SELF_ATTRIBUTE.finditer(text, max(0, start - RECENT_CHARS), start))):
+        name = match.group(1)
+        called = text[match.end() : match.end() + 1] == "("
+        if name in known and name not in found and not called:
+            found.append(name)
+            if len(found) == limit:
+                break
+    return found
+
+
+def renamed_attributes(candidate: str, known: frozenset[str] | None, recent: list[str]) -> list[str]:
+    """The candidate with its one foreign `self.` attribute renamed to each recent attribute.
+
+    A line from another class (`iter(self.data)`, from the corpus) often holds the idiom the
+    hole wants with that class's names: in a class of `self.items`, `iter(self.items)`.
+    """
+    if known is None:
+        return []
+    foreign = {name for name in SELF_ATTRIBUTE.findall(candidate) if name not in known}
+    if len(foreign) != 1:
+        return []
+    old = re.compile(rf"(?<![\w.])self\.{re.escape(foreign.pop())}\b")
+    return [old.sub(f"self.{name}", candidate) for name in recent[:RENAMES]]

@@ -25,14 +25,16 @@ from diffill.model.threads import share_cores
 from . import postprocess
 from .api import Cancelled, Candidate, FillRequest, FillResult, SamplerConfig, StopSignal
 from .canvas import CanvasPlan, HealingIndex, aligned_batch, batch_canvases, build_canvas
+from .class_scope import renamed_attributes
 from .drafts.analogy import analogous_lines
 from .drafts.buffer import buffer_draft_matches, buffer_drafts
 from .drafts.copy_floor import copy_continuation
 from .drafts.corpus_index import BackgroundIndex
-from .drafts.names import name_drafts
+from .drafts.names import attribute_drafts, name_drafts
 from .drafts.ngram import NgramProposer
 from .drafts.scope import scope_drafts
 from .line_candidates import Hole, Pool, masked_prior
+from .module_members import ModuleMembers
 from .ranking import Features, Ranker, default_ranker
 from .requests import hole_plan
 from .sampler import SampleResult, WarmStart, denoise
@@ -63,7 +65,7 @@ class InfillEngine:
     """Owns a denoiser and fills holes; not thread-safe (one worker owns it)."""
 
     def __init__(self, denoiser: Denoiser, cache_size: int = 256, corpus: BackgroundIndex | None = None,
-                 ranker: Ranker | None = None) -> None:
+                 ranker: Ranker | None = None, members: ModuleMembers | None = None) -> None:
         self.denoiser = denoiser
         self.healing = HealingIndex(denoiser.tokenizer)
         self.cache: OrderedDict[str, FillResult] = OrderedDict()
@@ -72,6 +74,9 @@ class InfillEngine:
         self.corpus = corpus
         self.ngram = NgramProposer(denoiser.tokenizer, denoiser.ids.eos)
         self.ranker = ranker or default_ranker()
+        # What imported modules define, read from installed source once per module; the
+        # projects the corpus leaves out (an evaluation's) are not read either.
+        self.members = members or ModuleMembers(corpus.exclude if corpus is not None else ())
         # Runs line holes' scoring passes beside the draft proposers (start_scoring_process).
         self.scorer: ScoringProcess | None = None
         self.scoring_patience_s = SCORING_PROCESS_PATIENCE_S
@@ -251,7 +256,7 @@ class InfillEngine:
                   stop: StopSignal | None) -> tuple[Pool, SampleResult]:
         """Every source's candidates for a single-line hole, described; and the denoiser's run."""
         d = self.denoiser
-        hole = Hole.of(req.text, req.start, end, req.language)
+        hole = Hole.of(req.text, req.start, end, req.language, self.members)
         after = req.text[end:]
         # A lone ":" or ")" is often exactly the rest of a line; the ranker judges it.
         pool = Pool(hole, lambda raw: self.clean(raw, plan, after, hole.at_line_start, req.text, req.start,
@@ -387,6 +392,19 @@ class InfillEngine:
         for rank, prop in enumerate(proposals):
             if (f := pool.offer(prop.text + newline)) is not None and f.ngram_rank == 9:
                 f.ngram, f.ngram_rank, f.ngram_order = prop.logprob, rank, prop.min_order
+        self.propose_renamed(pool)
+
+    @staticmethod
+    def propose_renamed(pool: Pool) -> None:
+        """Offer the candidates that name another class's attribute with this class's instead."""
+        if not any("self." in fill for fill in pool.items):
+            return
+        hole = pool.hole
+        for fill in list(pool.items):
+            if "self." in fill:
+                for variant in renamed_attributes(fill, hole.attributes, hole.recent_attributes):
+                    if (f := pool.offer(variant)) is not None:
+                        f.renamed = True
 
     def propose_shaped(self, req: FillRequest, pool: Pool, newline: str, end: int, start: int,
                        typed: str = "") -> None:
@@ -411,6 +429,10 @@ class InfillEngine:
         for rank, name in enumerate(name_drafts(req.text, start, end, scope)):
             if (f := offer(name)) is not None:
                 f.name_rank = min(f.name_rank, rank)
+        if req.text[start - 5 : start] == "self.":
+            for rank, name in enumerate(attribute_drafts(req.text, start, end, pool.hole.recent_attributes)):
+                if (f := offer(name)) is not None:
+                    f.attribute_rank = min(f.attribute_rank, rank)
         kinds: dict[str, int] = {}
         for draft, kind in scope_drafts(req.text, start, end).items():
             rank = kinds[kind] = kinds.get(kind, -1) + 1
@@ -654,7 +676,7 @@ def load_engine(model: Path | None, device: str = "auto", dtype: str = "auto", *
                                  on_build=on_corpus_build)
         if wait_for_corpus:
             corpus.get(None)
-    engine = InfillEngine(denoiser, corpus=corpus)
+    engine = InfillEngine(denoiser, corpus=corpus, members=ModuleMembers(corpus_exclude))
     if scoring_process:
         engine.start_scoring_process()
     return engine

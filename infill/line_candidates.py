@@ -20,15 +20,17 @@ import numpy as np
 from diffill.model.denoiser import Bools, Denoiser, Floats, Tokens
 
 from . import postprocess
-from .class_scope import assigned_attribute, class_attributes, foreign_attributes
-from .py_scopes import fresh_uses, names_in_scope, unbound_names, unused_bindings
+from .class_scope import assigned_attribute, class_attributes, foreign_attributes, recent_attributes
+from .module_members import ModuleMembers, buffer_imports
+from .py_scopes import Function, fresh_uses, names_in_scope, unbound_names, unused_bindings
 from .ranking import IDENTIFIER, Features, known_identifiers, unknown_identifiers
-from .redundant_lines import assigns_itself, redefines
+from .redundant_lines import assigns_itself, calls_itself, first_statement_of, redefines
 from .sampler import WarmStart, context_cache, forward
 from .scoring_process import prior_from_logits
 from .syntax import StatementChecker, brackets_balanced
 
 NEARBY_LINES = 12  # non-blank lines on each side that a candidate should not merely repeat
+ECHO_CHARS = 8  # a call at least this long standing in a neighbouring line is an echo of it
 WORD_BEFORE_CURSOR = re.compile(IDENTIFIER.pattern + "$")  # the name the line head ends with
 
 
@@ -45,9 +47,11 @@ class Hole:
     line_after: str  # the next non-blank line, stripped
     rest: str  # the rest of the cursor line after the hole
     nearby: frozenset[str]  # the other lines within NEARBY_LINES of the hole, stripped
+    members: ModuleMembers | None = None  # what imported modules define (None: not judged)
 
     @classmethod
-    def of(cls, text: str, start: int, end: int, language: str | None) -> Hole:
+    def of(cls, text: str, start: int, end: int, language: str | None,
+           members: ModuleMembers | None = None) -> Hole:
         line_start = text.rfind("\n", 0, start) + 1
         before = [ln.strip() for ln in text[max(0, line_start - 4000) : line_start].split("\n") if ln.strip()]
         line_end = text.find("\n", end)
@@ -56,7 +60,7 @@ class Hole:
         nearby = frozenset(before[-NEARBY_LINES:] + after[:NEARBY_LINES])
         return cls(text, start, end, language, not text[line_start:start].strip(),
                    before[-1] if before else "", after[0] if after else "",
-                   postprocess.rest_of_line(text, end), nearby)
+                   postprocess.rest_of_line(text, end), nearby, members if language == "python" else None)
 
     @property
     def code_after(self) -> bool:
@@ -76,6 +80,12 @@ class Hole:
         Read only when a candidate names a `self.` attribute, which most never do.
         """
         return class_attributes(self.text, self.start, self.end)
+
+    @cached_property
+    def recent_attributes(self) -> list[str]:
+        """The class's attributes named last before the hole (empty outside a class)."""
+        known = self.attributes
+        return recent_attributes(self.text, self.start, known) if known is not None else []
 
     @cached_property
     def statements(self) -> StatementChecker:
@@ -101,14 +111,42 @@ class Hole:
         """
         return known_identifiers(self.text[: self.start - len(self.word)] + " " + self.text[self.end :])
 
+    @cached_property
+    def starts_function(self) -> Function | None:
+        """The function whose body the hole's line begins (Python; else None)."""
+        return first_statement_of(self.text, self.start, self.end) if self.language == "python" else None
+
+    @cached_property
+    def imports(self) -> dict[str, str]:
+        """The buffer's names bound to modules (empty when modules are not judged)."""
+        return buffer_imports(self.text) if self.members is not None else {}
+
+    def module_attributes(self, line: str, fill: str) -> tuple[int, frozenset[str]]:
+        """Module attributes the fill names in its line that the module lacks, and those it has."""
+        if self.members is None or not self.imports:
+            return 0, frozenset()
+        head = len(self.line_head)
+        return self.members.foreign(line, head, head + len(fill), self.imports)
+
     def prepare(self) -> None:
         """Read what describing any candidate needs (a scoring pass elsewhere has time for it)."""
-        _ = self.known, self.statements, self.names_in_scope, self.unused
+        _ = self.known, self.statements, self.names_in_scope, self.unused, self.imports, self.starts_function
 
     @property
     def line_head(self) -> str:
         """The cursor line up to the hole."""
         return self.text[self.text.rfind("\n", 0, self.start) + 1 : self.start]
+
+    def echoes_neighbour(self, fill: str) -> bool:
+        """Whether the fill is a call the line before or after already makes.
+
+        `args = parser.add_argument("name")` under `parser.add_argument("name")`: the line
+        differs, but what it does was just done.
+        """
+        core = (self.word + fill).split("\n")[0].strip()
+        if len(core) < ECHO_CHARS or "(" not in core:
+            return False
+        return core in self.line_before or core in self.line_after
 
     def repeats_neighbour(self, fill: str) -> bool:
         """Whether the filled line equals the line before or after, or the fill the code after it."""
@@ -169,8 +207,11 @@ class Pool:
             feats.syntax_ok = ok is not False
             line = hole.line_head + fill + ("" if fill.endswith("\n") else hole.rest)
             feats.balanced = brackets_balanced(line.split("\n")[0])
+            # `json.load`: the module defines it, though the file never wrote it.
+            lacking, defined = hole.module_attributes(line.split("\n")[0], fill)
+            feats.foreign_module_attributes = lacking
             # The name being typed and the fill read as one: `pri` + `(item)` names `pri`.
-            feats.unknown_ids = unknown_identifiers(hole.word + fill, known)
+            feats.unknown_ids = unknown_identifiers(hole.word + fill, known | defined)
             if "self." in fill:
                 attributes = hole.attributes
                 if feats.scope == "init" and attributes is not None:
@@ -182,6 +223,7 @@ class Pool:
             if hole.language == "python":
                 feats.redefines = redefines(hole.text, hole.start, hole.end, fill)
                 feats.assigns_itself = assigns_itself(hole.line_head, fill)
+                feats.calls_itself = calls_itself(line.split("\n")[0], hole.starts_function)
             # Code reads what it just bound: `return f.read()` under `with open(p) as f:`.
             feats.fresh_names = fresh_uses(hole.line_head, fill, hole.unused)
             feats.fresh_available = bool(hole.unused)
@@ -192,6 +234,7 @@ class Pool:
             # A line already standing a few lines away is rarely wanted again (a copied
             # `self.size = size` as a getter's body), but `else:` or `pass` may be: learned.
             feats.repeats_nearby = line.split("\n")[0].strip() in hole.nearby
+            feats.echoes_neighbour = hole.echoes_neighbour(fill)
             ids = denoiser.tokenizer.encode(healed + fill.rstrip("\n")).ids
             feats.tokens = len(ids)
             if prior is not None:

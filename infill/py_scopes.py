@@ -203,6 +203,7 @@ def module_text(code: str) -> str:
     return "\n".join(kept)
 
 
+@lru_cache(maxsize=4)  # several readers of one hole ask for it (a str caches its hash)
 def surroundings(text: str, start: int, end: int) -> tuple[str, str, int]:
     """The blanked lines above and below the hole's line, and the hole's indentation."""
     line_start = text.rfind("\n", 0, start) + 1

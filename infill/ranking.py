@@ -52,6 +52,11 @@ class Features:
     unknown_ids: int = 0  # identifiers neither in the file, builtins nor keywords
     repeats_nearby: bool = False  # its whole line already stands within a few lines of the hole
     foreign_attributes: int = 0  # `self.x` names the enclosing class never mentions (class_scope)
+    # `json.read`: attributes an imported module does not define (module_members)
+    foreign_module_attributes: int = 0
+    renamed: bool = False  # a candidate's foreign `self.` attribute renamed to this class's (class_scope)
+    attribute_rank: int = 9  # 0 = the class attribute named last, after `self.` (drafts/names.py)
+    echoes_neighbour: bool = False  # a call the line before or after already makes (line_candidates)
     tokens: int = 0  # length in denoiser tokens
     scope: str = ""  # the kind of line the names in scope imply (drafts/scope.py), if one
     scope_rank: int = 9  # 0 = the first line its scope kind proposed; 9 = not a scope draft
@@ -61,6 +66,7 @@ class Features:
     line_start: bool = False  # the hole starts its line (whole lines are right less often)
     redefines: bool = False  # a def/class of a name its block defines already (redundant_lines)
     assigns_itself: bool = False  # `x = x`
+    calls_itself: bool = False  # `return add(a, b)` in `def add(a, b)` (redundant_lines)
     analogy: bool = False  # proposed by the analogy drafts (drafts/analogy.py)
     analogy_matched: int = 0  # tokens of same-shaped context before it that its analogy matched
     analogy_after: int = 0  # and tokens after it, against the hole's suffix
@@ -111,6 +117,10 @@ class Features:
             float(self.name_rank < 9),
             min(self.name_rank, 6) / 6 if self.name_rank < 9 else 0.0,
             float(self.line_rest),
+            float(self.renamed),
+            float(self.attribute_rank < 9),
+            min(self.attribute_rank, 3) / 3 if self.attribute_rank < 9 else 0.0,
+            float(self.echoes_neighbour),
         ]
 
     def admissible(self) -> bool:
@@ -120,10 +130,14 @@ class Features:
         in 1 of 178 such candidates on the development and held-out repositories); it uses
         no name its scope never binds (right in none of 380 right answers there, against
         one candidate in five flagged); it adds something (infill.redundant_lines: none of
-        398 redefinitions and self-assignments there was right).
+        398 redefinitions and self-assignments there was right); it names no attribute its
+        module lacks (`json.read`; infill.module_members: none of 61 such development
+        candidates was right); it is no endless recursion (a function's first statement
+        calling it with its own parameters).
         """
         return (self.syntax_ok and not self.foreign_attributes and not self.unbound_names
-                and not self.redefines and not self.assigns_itself)
+                and not self.redefines and not self.assigns_itself
+                and not self.foreign_module_attributes and not self.calls_itself)
 
 
 FEATURE_NAMES = (
@@ -132,7 +146,8 @@ FEATURE_NAMES = (
     "balanced", "unknown_ids", "repeats_nearby", "foreign_attributes", "tokens", "scope_import",
     "scope_init", "scope_return", "unbound_names", "scope_else", "scope_first", "fresh_names",
     "fresh_missed", "line_start", "scope_try", "lead_in_gap", "analogy", "analogy_match",
-    "analogy_after", "name", "name_rank", "line_rest",
+    "analogy_after", "name", "name_rank", "line_rest", "renamed", "attribute", "attribute_rank",
+    "echoes_neighbour",
 )
 
 

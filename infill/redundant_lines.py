@@ -7,6 +7,10 @@
 - An annotated name its block already declares (`x: int` under `x: float` in a dataclass, a
   parameter a multi-line signature has): none of 63 such candidates was right.
 - An assignment of a name to itself (`index = index`).
+- A function's first statement calling that function with its own parameters unchanged
+  (`return add(a, b)` as the body of `def add(a, b)`): a recursion that never ends. Later in
+  a body the same call can be right (the state changed); there it is not flagged. None of 9
+  such development candidates was right.
 
 Read from indentation, strings and comments blanked (py_scopes.surroundings), like the other
 scope readers: the buffer is usually mid-edit.
@@ -18,7 +22,7 @@ import keyword
 import re
 from collections.abc import Iterable
 
-from .py_scopes import indentation, surroundings
+from .py_scopes import Function, enclosing_function, indentation, surroundings
 
 DEFINITION = re.compile(r"[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+([A-Za-z_]\w*)")
 DECLARATION = re.compile(r"[ \t]*([A-Za-z_]\w*)[ \t]*:[ \t]*(?!=)\S")  # `name: type`, not `name:=`
@@ -102,3 +106,28 @@ def declared_in_block(lines: Iterable[str], name: str, level: int) -> bool:
 def assigns_itself(line_head: str, candidate: str) -> bool:
     """Whether the candidate's line assigns a name to itself (`x = x`)."""
     return SELF_ASSIGNMENT.fullmatch((line_head + candidate).split("\n")[0].rstrip()) is not None
+
+
+def first_statement_of(text: str, start: int, end: int) -> Function | None:
+    """The function whose body the hole's line begins: nothing of its body stands above it."""
+    above, _, indent = surroundings(text, start, end)
+    func = enclosing_function(above, indent)
+    # Strings and comments are blanked: a docstring above the hole leaves only spaces.
+    return func if func is not None and not above[func.body_from :].strip() else None
+
+
+def calls_itself(line: str, func: Function | None) -> bool:
+    """Whether a line calls func with func's own parameters, unchanged.
+
+    func: the function whose first statement the line is (first_statement_of). `return
+    add(a, b)` as the body of `def add(a, b)` is a recursion that never ends; later in a
+    body the state may have changed (`self._reallocate()` before `return self.set(key,
+    val)`), and the same call is right there.
+    """
+    if func is None or func.name not in line:
+        return False
+    args = r"[ \t]*,[ \t]*".join(re.escape(p) for p in func.params)
+    receiver = r"(?:(?:self|cls)[ \t]*\.[ \t]*)?"
+    call = rf"(?<![\w.]){receiver}{re.escape(func.name)}[ \t]*\([ \t]*{args}[ \t]*,?[ \t]*\)"
+    return re.search(call, line) is not None
+

@@ -284,6 +284,7 @@ class BackgroundIndex:
         self._index: TokenIndex | None = None
         self._ready = threading.Event()
         self._args = (tokenizer, separator, roots, tuple(exclude))
+        self.exclude = tuple(exclude)  # the projects it leaves out, for others that read installed code
         self._on_build = on_build
         self.error: str | None = None
         if start:

@@ -8,6 +8,9 @@ mentioned first, are offered at such a cursor; the ranker weighs them (their ran
 
 Where the rest of the line is empty (no bracket closed by the editor), the name comes with the
 brackets the line left open closed (`print(|` -> `name)`), as a rest-of-line hole wants.
+
+Right after `self.`, the same holds for the class's attributes: those named last come first
+(`return self.width * self.|` -> `height`).
 """
 
 from __future__ import annotations
@@ -68,3 +71,25 @@ def name_drafts(text: str, start: int, end: int, scope: frozenset[str] | None) -
             if len(recent) == MAX_NAMES:
                 break
     return [name + closers for name in recent]
+
+
+def attribute_drafts(text: str, start: int, end: int, recent: list[str]) -> list[str]:
+    """The class's attributes named last, at a cursor right after `self.` (each with its closers).
+
+    recent: the enclosing class's attributes, latest first (class_scope.recent_attributes).
+    """
+    line_start = text.rfind("\n", 0, start) + 1
+    blanked_head = blank_literals(text[line_start:start])
+    if not re.search(r"(?<![\w.])self\.$", blanked_head):
+        return []
+    line_end = text.find("\n", end)
+    rest = text[end : line_end if line_end >= 0 else len(text)]
+    closers = ""
+    if not rest.strip():
+        found = _closing(blanked_head)
+        if found is None:
+            return []
+        closers = found
+    # Not one its line named already: `self.width * self.width` is rarely meant.
+    already = set(re.findall(r"(?<![\w.])self\.([A-Za-z_]\w*)", blanked_head))
+    return [name + closers for name in recent if name not in already]

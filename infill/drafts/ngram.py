@@ -12,13 +12,14 @@ code after the hole (`lead_in`): the log-probability of the suffix's first token
 The denoiser sees the suffix too, but a 6M-parameter model misses much that counts say.
 
 Token healing: the last prefix token is taken back (the cursor usually splits what the
-tokenizer would join, e.g. the indentation and the keyword after it) and the first tokens
-must reproduce its text.
+tokenizer would join, e.g. the indentation and the keyword after it), or every token of a
+name being typed, and the first tokens must reproduce their text.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -27,6 +28,8 @@ from tokenizers import Tokenizer
 from .token_index import MAX_ORDER, TokenIndex
 
 CONTEXT_CHARS = 6000  # text on each side of the cursor the cache model indexes
+MAX_HEALED = 4  # prefix tokens at most taken back (a long name being typed)
+WORD_AT_END = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
 BEAM = 6  # hypotheses kept per step
 BRANCH = 6  # next tokens tried per hypothesis
 MAX_TOKENS = 24  # a line longer than this is not proposed
@@ -102,10 +105,9 @@ class NgramProposer:
         are returned (a superseded request wastes no more time here).
         """
         ids = self.encode_prefix(prefix)
-        healed = self.text_of(ids[-1]) if ids else ""
-        if not prefix.endswith(healed):
-            healed = ""  # a token that does not decode to its own text: no healing
-        context = ids[:-1] if healed else ids
+        taken = self.tokens_to_heal(prefix, ids)
+        healed = "".join(self.text_of(t) for t in ids[len(ids) - taken :]) if taken else ""
+        context = ids[: len(ids) - taken]
         after = self.encode_cached(suffix[:CONTEXT_CHARS])
         local = TokenIndex.build([context, after], self.separator)
         cache: dict[tuple[int, ...], tuple[dict[int, float], int]] = {}
@@ -220,6 +222,24 @@ class NgramProposer:
                 self.remembered.pop(next(iter(self.remembered)))  # oldest first
             self.remembered[(self.corpus, context)] = witten_bell(self.corpus, context)
         return self.remembered[(self.corpus, context)]
+
+    def tokens_to_heal(self, prefix: str, ids: list[int]) -> int:
+        """How many of the prefix's last tokens to take back: the last, or all of a name being typed.
+
+        A name cut mid-way is often spelled with other tokens than the whole name (`spl` as
+        `sp` + `l`, where `split` is one token): its pieces are rare contexts, so the text of
+        every token the name touches is to be reproduced instead.
+        """
+        word = WORD_AT_END.search(prefix)
+        need = len(word.group()) if word else 1
+        taken, chars = 0, 0
+        while taken < min(len(ids), MAX_HEALED) and (taken == 0 or chars < need):
+            chars += len(self.text_of(ids[len(ids) - 1 - taken]))
+            taken += 1
+        healed = "".join(self.text_of(t) for t in ids[len(ids) - taken :])
+        if not prefix.endswith(healed):
+            return 0  # a token that does not decode to its own text: no healing
+        return taken
 
     def canonical(self, ids: list[int], out: str) -> bool:
         """Whether ids are how the tokenizer spells the healed text plus out.

@@ -82,3 +82,43 @@ def test_a_candidate_naming_another_class_attribute_is_never_shown():
     everything = engine.fill(FillRequest(text=text, start=at, language="python", n=8, min_confidence=0.0,
                                          extra_drafts=("2 * math.pi * self.radius",)))
     assert any(c.shown and "self.radius" in c.text for c in everything.candidates)
+
+
+BAG = ("class Bag:\n    def __init__(self):\n        self.items = []\n        self.count = 0\n\n"
+       "    def add(self, item):\n        self.items.append(item)\n        self.clear()\n\n"
+       "    def __iter__(self):\n        return @\n")
+
+
+def test_recent_attributes_are_the_class_data_named_last():
+    from diffill.infill.class_scope import recent_attributes
+
+    text, at = hole_at(BAG)
+    known = class_attributes(text, at, at)
+    assert known is not None
+    # `self.clear()` is a call: a method, not data; items was named after count.
+    assert recent_attributes(text, at, known | {"clear"}) == ["items", "count"]
+
+
+def test_a_line_naming_one_foreign_attribute_is_renamed_to_this_class_s():
+    from diffill.infill.class_scope import renamed_attributes
+
+    known = frozenset({"items", "count"})
+    assert renamed_attributes("iter(self.data)", known, ["items", "count"]) == ["iter(self.items)",
+                                                                                 "iter(self.count)"]
+    assert renamed_attributes("zip(self.keys, self.values)", known, ["items"]) == []  # two: too far
+    assert renamed_attributes("iter(self.items)", known, ["items"]) == []  # nothing foreign
+    assert renamed_attributes("iter(self.data)", None, ["items"]) == []  # not in a class
+
+
+def test_the_engine_offers_the_renamed_line_beside_the_foreign_one():
+    from diffill.infill.engine import InfillEngine
+    from diffill.infill.line_candidates import Pool
+
+    text, at = hole_at(BAG)
+    pool = Pool(Hole.of(text, at, at, "python"), lambda raw: raw)
+    pool.offer("iter(self.data)")
+    pool.offer("iter(self.items)")  # right already: nothing foreign, nothing renamed
+    InfillEngine.propose_renamed(pool)
+    assert pool.items["iter(self.items)"].renamed and pool.items["iter(self.items)"].sources == 2
+    assert pool.items["iter(self.count)"].renamed
+    assert not pool.items["iter(self.data)"].renamed

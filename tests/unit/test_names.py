@@ -48,3 +48,17 @@ def test_only_at_the_start_of_an_argument():
 def test_a_line_that_closes_brackets_opened_above_gets_nothing_at_its_end():
     text = "def f(a):\n    g(\n        1), h(\n"
     assert at(text, "h(") == []  # which brackets the line must close is unknown
+
+
+def test_after_self_dot_the_class_attributes_named_last_come_with_their_closers():
+    from diffill.infill.drafts.names import attribute_drafts
+
+    text = ("class Box:\n    def __init__(self, width, height):\n        self.width = width\n"
+            "        self.height = height\n\n    def area(self):\n        return self.width * self.\n")
+    cursor = text.index("* self.") + len("* self.")
+    # The attribute its line named already comes last, if at all: `self.width * self.width`.
+    assert attribute_drafts(text, cursor, cursor, ["width", "height"]) == ["height"]
+    call = text.replace("return self.width * self.", "print(self.")
+    cursor = call.index("print(self.") + len("print(self.")
+    assert attribute_drafts(call, cursor, cursor, ["height", "width"]) == ["height)", "width)"]
+    assert attribute_drafts(call, cursor - 5, cursor - 5, ["height"]) == []  # not after `self.`

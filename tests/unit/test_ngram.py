@@ -105,3 +105,12 @@ def test_lead_in_leaves_the_lines_it_scores_out_of_the_file_model(tokenizer):
 def test_lead_in_stops_when_asked(tokenizer):
     proposer = NgramProposer(tokenizer, separator=4)
     assert proposer.lead_in("x = 1\n", ["y = 2", "z = 3"], "\n", stop=lambda: True) == [None, None]
+
+
+def test_a_name_typed_mid_way_is_healed_whole(tokenizer):
+    # `spl` is spelled `sp` + `l`, `split` one token: only taking back the whole name lets the
+    # file's `text.split()` continue it.
+    proposer = NgramProposer(tokenizer, separator=4)
+    prefix = "def f(text):\n    return text.split()\n\n\ndef g(text):\n    return text.spl"
+    assert [t for t in tokenizer.encode("text.spl").tokens][-2:] == ["sp", "l"]
+    assert "it()" in [p.text for p in proposer.propose(prefix, "\n", n=3)]

@@ -1,11 +1,17 @@
-"""Lines that add nothing: a definition its block already has, a name assigned to itself."""
+"""Lines that add nothing: a definition its block has, a name assigned to itself, an endless recursion."""
 
 from __future__ import annotations
 
 from diffill.infill.api import FillRequest
 from diffill.infill.engine import InfillEngine
 from diffill.infill.ranking import FEATURE_NAMES, Ranker
-from diffill.infill.redundant_lines import assigns_itself, redefines
+from diffill.infill.redundant_lines import (
+    assigns_itself,
+    calls_itself,
+    first_statement_of,
+    redefines,
+)
+from diffill.model.denoiser import MaskedLMDenoiser
 
 HOLE = "<|hole|>"
 
@@ -110,3 +116,33 @@ def test_the_engine_never_shows_a_redefinition(denoiser) -> None:
     assert "def __repr__(self):" in texts
     assert texts[0] != "def __repr__(self):"
     assert not result.candidates[texts.index("def __repr__(self):")].shown
+
+
+def test_a_function_s_first_statement_calling_it_with_its_own_parameters_is_flagged() -> None:
+    text = 'def subtract(a, b):\n    """Difference."""\n    \n\n\nprint(subtract(5, 3))\n'
+    at = text.index("    \n") + 4
+    func = first_statement_of(text, at, at)
+    assert calls_itself("    return subtract(a, b)", func)
+    assert not calls_itself("    return subtract(b, a)", func)  # a recursion that changes something
+    assert not calls_itself("    return a - b", func)
+    method = "class Box:\n    def grow(self, by):\n        \n"
+    at = method.index("        \n") + 8
+    assert calls_itself("        return self.grow(by)", first_statement_of(method, at, at))
+    assert not calls_itself("        return self.grow(by - 1)", first_statement_of(method, at, at))
+    # Later in the body the state may have changed: the same call can be right there.
+    later = "class Box:\n    def grow(self, by):\n        self.resize()\n        \n"
+    at = later.index("        \n") + 8
+    assert first_statement_of(later, at, at) is None
+
+
+
+def test_an_endless_recursion_is_never_shown() -> None:
+    text = "def subtract(a, b):\n    \n"
+    at = text.index("    \n") + 4
+    engine = InfillEngine(MaskedLMDenoiser())
+    result = engine.fill(FillRequest(text=text, start=at, language="python", n=40, min_confidence=0.01,
+                                     extra_drafts=("return subtract(a, b)", "return a - b")))
+    by_text = {c.text.strip(): c for c in result.candidates}
+    assert not by_text["return subtract(a, b)"].shown
+    assert result.candidates.index(by_text["return subtract(a, b)"]) > result.candidates.index(
+        by_text["return a - b"])
