@@ -21,7 +21,7 @@ from diffill.model.denoiser import Bools, Denoiser, Floats, Tokens
 
 from . import postprocess
 from .class_scope import assigned_attribute, class_attributes, foreign_attributes, recent_attributes
-from .module_members import ModuleMembers, buffer_imports
+from .module_members import BufferImports, ModuleMembers
 from .py_scopes import Function, fresh_uses, names_in_scope, unbound_names, unused_bindings
 from .ranking import IDENTIFIER, Features, known_identifiers, unknown_identifiers
 from .redundant_lines import assigns_itself, calls_itself, first_statement_of, redefines
@@ -117,13 +117,13 @@ class Hole:
         return first_statement_of(self.text, self.start, self.end) if self.language == "python" else None
 
     @cached_property
-    def imports(self) -> dict[str, str]:
-        """The buffer's names bound to modules (empty when modules are not judged)."""
-        return buffer_imports(self.text) if self.members is not None else {}
+    def imports(self) -> BufferImports | None:
+        """The buffer's names bound to modules (None when modules are not judged)."""
+        return BufferImports(self.text) if self.members is not None else None
 
     def module_attributes(self, line: str, fill: str) -> tuple[int, frozenset[str]]:
         """Module attributes the fill names in its line that the module lacks, and those it has."""
-        if self.members is None or not self.imports:
+        if self.members is None or not self.imports:  # no module imported
             return 0, frozenset()
         head = len(self.line_head)
         return self.members.foreign(line, head, head + len(fill), self.imports)

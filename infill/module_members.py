@@ -24,6 +24,7 @@ import sysconfig
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
+from typing import Protocol
 
 from .drafts.corpus_index import site_roots, stdlib_root
 from .py_scopes import blank_literals
@@ -162,7 +163,7 @@ class ModuleMembers:
         """The module's source file and whether it is a package, found on the search roots."""
         return _find_source(tuple(self.roots), module)
 
-    def attribute_known(self, chain: list[str], imports: dict[str, str]) -> bool | None:
+    def attribute_known(self, chain: list[str], imports: ModuleNames) -> bool | None:
         """Whether the last name of chain (`os.path.join`) is a member of the module before it.
 
         imports: the buffer's names bound to modules. None when that cannot be told.
@@ -182,7 +183,7 @@ class ModuleMembers:
         return None
 
     def foreign(self, line: str, fill_from: int, fill_to: int,
-                imports: dict[str, str]) -> tuple[int, frozenset[str]]:
+                imports: ModuleNames) -> tuple[int, frozenset[str]]:
         """How many module attributes in line its module lacks, and the names it has.
 
         Only names that overlap the fill, line[fill_from:fill_to], are judged: the rest was
@@ -193,7 +194,7 @@ class ModuleMembers:
         lacking, having = 0, set()
         for match in CHAIN.finditer(blank_literals(line)):
             parts = [p.strip() for p in match.group().split(".")]
-            if parts[0] not in imports:
+            if imports.get(parts[0]) is None:
                 continue
             offset = match.start()
             for i, name in enumerate(parts):
@@ -282,8 +283,45 @@ def _compiled_members(module: str) -> Members | None:
     return dict.fromkeys(dir(loaded))
 
 
+class ModuleNames(Protocol):
+    """A buffer's names bound to modules: the module a name is, or None."""
+
+    def get(self, name: str) -> str | None: ...
+
+    def __len__(self) -> int: ...
+
+
+class BufferImports:
+    """The buffer's names bound to modules, each checked for other bindings when first asked.
+
+    Most names are never asked for (a fill names one or two modules), and in a large file
+    checking every imported name costs milliseconds on each request.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.bindings = import_bindings(text)
+        self.kept: dict[str, bool] = {}
+
+    def get(self, name: str) -> str | None:
+        module = self.bindings.get(name)
+        if module is None:
+            return None
+        if name not in self.kept:
+            self.kept[name] = not rebound(self.text, name)
+        return module if self.kept[name] else None
+
+    def __len__(self) -> int:
+        return len(self.bindings)
+
+
 def buffer_imports(text: str) -> dict[str, str]:
     """The buffer's names bound to modules by its import statements (none it rebinds)."""
+    return {name: module for name, module in import_bindings(text).items() if not rebound(text, name)}
+
+
+def import_bindings(text: str) -> dict[str, str]:
+    """The names the buffer's import statements bind to modules."""
     found: dict[str, str] = {}
     for match in IMPORT_LINE.finditer(text):
         if match.group("mods"):
@@ -304,8 +342,7 @@ def buffer_imports(text: str) -> dict[str, str]:
                     found.setdefault(words[2], f"{src}.{words[0]}")
                 elif len(words) == 1 and words[0] != "*":
                     found.setdefault(words[0], f"{src}.{words[0]}")
-    return {name: module for name, module in found.items()
-            if name.isidentifier() and not rebound(text, name)}
+    return {name: module for name, module in found.items() if name.isidentifier()}
 
 
 def rebound(text: str, name: str) -> bool:

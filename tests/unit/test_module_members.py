@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from diffill.infill.line_candidates import Hole, Pool
-from diffill.infill.module_members import ModuleMembers, buffer_imports
+from diffill.infill.module_members import BufferImports, ModuleMembers, buffer_imports
 
 
 def write(root: Path, rel: str, text: str) -> None:
@@ -72,6 +72,8 @@ def test_buffer_imports_reads_aliases_and_skips_rebound_names() -> None:
     text = ("import os.path as osp, json\nfrom collections import abc as cabc\nfrom . import sibling\n"
             "import re\nre = None\n")
     assert buffer_imports(text) == {"osp": "os.path", "json": "json", "cabc": "collections.abc"}
+    lazy = BufferImports(text)  # what a hole reads: each name checked when first asked for
+    assert lazy.get("osp") == "os.path" and lazy.get("re") is None and lazy.get("sibling") is None
 
 
 def test_a_fill_naming_what_its_module_lacks_is_flagged_and_a_member_is_no_unknown_name(denoiser) -> None:
