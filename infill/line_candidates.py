@@ -24,7 +24,7 @@ from .class_scope import assigned_attribute, class_attributes, foreign_attribute
 from .module_members import BufferImports, ModuleMembers
 from .py_scopes import Function, fresh_uses, names_in_scope, unbound_names, unused_bindings
 from .ranking import IDENTIFIER, Features, known_identifiers, unknown_identifiers
-from .redundant_lines import assigns_itself, calls_itself, first_statement_of, redefines
+from .redundant_lines import assigns_itself, calls_itself, first_statement_of, operates_on_itself, redefines
 from .sampler import WarmStart, context_cache, forward
 from .scoring_process import prior_from_logits
 from .syntax import StatementChecker, brackets_balanced
@@ -224,6 +224,7 @@ class Pool:
                 feats.redefines = redefines(hole.text, hole.start, hole.end, fill)
                 feats.assigns_itself = assigns_itself(hole.line_head, fill)
                 feats.calls_itself = calls_itself(line.split("\n")[0], hole.starts_function)
+                feats.operates_on_itself = operates_on_itself(hole.line_head, fill)
             # Code reads what it just bound: `return f.read()` under `with open(p) as f:`.
             feats.fresh_names = fresh_uses(hole.line_head, fill, hole.unused)
             feats.fresh_available = bool(hole.unused)

@@ -67,6 +67,7 @@ class Features:
     redefines: bool = False  # a def/class of a name its block defines already (redundant_lines)
     assigns_itself: bool = False  # `x = x`
     calls_itself: bool = False  # `return add(a, b)` in `def add(a, b)` (redundant_lines)
+    operates_on_itself: bool = False  # `self.w == self.w`, `a - a` (redundant_lines)
     analogy: bool = False  # proposed by the analogy drafts (drafts/analogy.py)
     analogy_matched: int = 0  # tokens of same-shaped context before it that its analogy matched
     analogy_after: int = 0  # and tokens after it, against the hole's suffix
@@ -133,11 +134,13 @@ class Features:
         398 redefinitions and self-assignments there was right); it names no attribute its
         module lacks (`json.read`; infill.module_members: none of 61 such development
         candidates was right); it is no endless recursion (a function's first statement
-        calling it with its own parameters).
+        calling it with its own parameters) and no constant (`x == x`, `a - a`: none of 11
+        development and held-out candidates was right).
         """
         return (self.syntax_ok and not self.foreign_attributes and not self.unbound_names
                 and not self.redefines and not self.assigns_itself
-                and not self.foreign_module_attributes and not self.calls_itself)
+                and not self.foreign_module_attributes and not self.calls_itself
+                and not self.operates_on_itself)
 
 
 FEATURE_NAMES = (

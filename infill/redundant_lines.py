@@ -11,6 +11,8 @@
   (`return add(a, b)` as the body of `def add(a, b)`): a recursion that never ends. Later in
   a body the same call can be right (the state changed); there it is not flagged. None of 9
   such development candidates was right.
+- An operand compared with itself, or taken from itself (`self.width == self.width`, `a -
+  a`): a constant. None of 10 development and 1 held-out such candidates was right.
 
 Read from indentation, strings and comments blanked (py_scopes.surroundings), like the other
 scope readers: the buffer is usually mid-edit.
@@ -22,12 +24,16 @@ import keyword
 import re
 from collections.abc import Iterable
 
-from .py_scopes import Function, enclosing_function, indentation, surroundings
+from .py_scopes import Function, blank_strings, enclosing_function, indentation, surroundings
 
 DEFINITION = re.compile(r"[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+([A-Za-z_]\w*)")
 DECLARATION = re.compile(r"[ \t]*([A-Za-z_]\w*)[ \t]*:[ \t]*(?!=)\S")  # `name: type`, not `name:=`
 BLOCK_WORDS = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist)  # `else: x`, `case y: ...`
 SELF_ASSIGNMENT = re.compile(r"[ \t]*([A-Za-z_][\w.]*)[ \t]*=[ \t]*\1[ \t]*(?:#.*)?")
+# `x OP x` ending a line (closers aside), for an operator that makes it a constant.
+TRIVIAL_OPERATION = re.compile(
+    r"(?<![\w.)\]])([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)[ \t]*"
+    r"(?:==|!=|<=|>=|<|>|-|//|/|%|\band\b|\bor\b|\bis(?:[ \t]+not)?\b)[ \t]*\1[ \t:,;)\]}]*$")
 
 
 def redefines(text: str, start: int, end: int, candidate: str) -> bool:
@@ -131,3 +137,17 @@ def calls_itself(line: str, func: Function | None) -> bool:
     call = rf"(?<![\w.]){receiver}{re.escape(func.name)}[ \t]*\([ \t]*{args}[ \t]*,?[ \t]*\)"
     return re.search(call, line) is not None
 
+
+
+def operates_on_itself(line_head: str, candidate: str) -> bool:
+    """Whether the candidate ends its line with an operand compared with itself.
+
+    `self.width == self.` + `width`, `a - a`, `x / x`: constants, never what is meant.
+    `x * x` and `x + x` are left alone (a square, a double).
+    """
+    line = blank_strings(line_head + candidate.split("\n")[0]).rstrip()
+    found = TRIVIAL_OPERATION.search(line)
+    if found is None or found.end() <= len(line_head.rstrip()):
+        return False
+    # `a + b == b`, `lo - hi - hi`: an operator before takes the left operand further.
+    return not line[: found.start()].rstrip().endswith(tuple("-+*/%<>=!&|^~@"))

@@ -9,6 +9,7 @@ from diffill.infill.redundant_lines import (
     assigns_itself,
     calls_itself,
     first_statement_of,
+    operates_on_itself,
     redefines,
 )
 from diffill.model.denoiser import MaskedLMDenoiser
@@ -146,3 +147,14 @@ def test_an_endless_recursion_is_never_shown() -> None:
     assert not by_text["return subtract(a, b)"].shown
     assert result.candidates.index(by_text["return subtract(a, b)"]) > result.candidates.index(
         by_text["return a - b"])
+
+
+def test_an_operand_compared_with_itself_is_flagged_but_a_square_is_not() -> None:
+    assert operates_on_itself("        return self.width == self.", "width")
+    assert operates_on_itself("    if x < ", "x:")
+    assert operates_on_itself("    return a - ", "a")
+    assert not operates_on_itself("        return self.width == self.", "height")
+    assert not operates_on_itself("    return a * ", "a")  # a square
+    assert not operates_on_itself("    z = lo - hi - ", "hi")  # (lo - hi) - hi
+    assert not operates_on_itself("    return a + b == ", "b")  # (a + b) == b
+    assert not operates_on_itself("    return a == ", "a.b")
