@@ -37,6 +37,20 @@ def _closing(blanked_head: str) -> str | None:
     return "".join(reversed(stack))
 
 
+def closers_due(text: str, end: int, blanked_head: str, need_open: bool) -> str | None:
+    """What a draft ending at text[end] must close: the brackets its line's head left open.
+
+    Nothing where code follows on the line (the editor closed them). None where the head
+    closes brackets opened above (their closing is not known), or, with need_open, where the
+    line ends and nothing is open (no argument is being written).
+    """
+    line_end = text.find("\n", end)
+    if text[end : line_end if line_end >= 0 else len(text)].strip():
+        return ""
+    found = _closing(blanked_head)
+    return None if found is None or (need_open and not found) else found
+
+
 def name_drafts(text: str, start: int, end: int, scope: frozenset[str] | None) -> list[str]:
     """Names for an argument at text[start:end], most recent first (each with its closers where due).
 
@@ -47,15 +61,8 @@ def name_drafts(text: str, start: int, end: int, scope: frozenset[str] | None) -
     blanked_head = blank_literals(line_head)
     if not re.search(r"[(\[][ \t]*$|,[ \t]*$", blanked_head):
         return []
-    line_end = text.find("\n", end)
-    rest = text[end : line_end if line_end >= 0 else len(text)]
-    closers = ""
-    if not rest.strip():
-        found = _closing(blanked_head)
-        if not found:
-            return []  # nothing open to complete on this line
-        closers = found
-    if not scope:
+    closers = closers_due(text, end, blanked_head, need_open=True)
+    if closers is None or not scope:
         return []
     callee = re.search(r"([A-Za-z_]\w*)[ \t]*\($", blanked_head)
     skip = set(UNUSABLE) - {"self", "cls"}
@@ -82,14 +89,9 @@ def attribute_drafts(text: str, start: int, end: int, recent: list[str]) -> list
     blanked_head = blank_literals(text[line_start:start])
     if not re.search(r"(?<![\w.])self\.$", blanked_head):
         return []
-    line_end = text.find("\n", end)
-    rest = text[end : line_end if line_end >= 0 else len(text)]
-    closers = ""
-    if not rest.strip():
-        found = _closing(blanked_head)
-        if found is None:
-            return []
-        closers = found
+    closers = closers_due(text, end, blanked_head, need_open=False)
+    if closers is None:
+        return []
     # Not one its line named already: `self.width * self.width` is rarely meant.
     already = set(re.findall(r"(?<![\w.])self\.([A-Za-z_]\w*)", blanked_head))
     return [name + closers for name in recent if name not in already]
