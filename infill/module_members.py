@@ -29,7 +29,7 @@ from typing import Protocol
 from .drafts.corpus_index import site_roots, stdlib_root
 from .py_scopes import blank_literals
 
-MAX_SOURCE_BYTES = 2_000_000  # larger modules are generated tables, not worth a parse
+MAX_SOURCE_BYTES = 500_000  # larger modules are mostly generated tables; a parse would stall a request
 MAX_STAR_DEPTH = 4  # star imports followed this deep (`os` -> `posix`)
 DYNAMIC = re.compile(
     r"^def __getattr__\b|\bglobals\(\)\s*(?:\[|\.update)|sys\.modules\[__name__\]|\._convert_\(", re.M)
@@ -92,10 +92,10 @@ class ModuleMembers:
             if len(raw) > MAX_SOURCE_BYTES:
                 return None
             text = raw.decode("utf-8")
+            if DYNAMIC.search(text):
+                return None  # before the parse: it costs more than the search
             tree = ast.parse(text)
         except (OSError, UnicodeDecodeError, SyntaxError, ValueError, RecursionError):
-            return None
-        if DYNAMIC.search(text):
             return None
         package = module if is_package else module.rpartition(".")[0]
         names: Members = {}
