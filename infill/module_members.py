@@ -100,10 +100,8 @@ class ModuleMembers:
         package = module if is_package else module.rpartition(".")[0]
         names: Members = {}
         if is_package:
-            for child in path.parent.iterdir():
-                sub = child.stem if child.suffix == ".py" else child.name
-                if (child.suffix == ".py" or (child / "__init__.py").is_file()) and sub.isidentifier():
-                    names.setdefault(sub, f"{module}.{sub}")
+            for sub in submodules(path.parent):
+                names.setdefault(sub, f"{module}.{sub}")
         if not self._bind(tree.body, package, names, depth):
             return None
         # What `__all__` promises is there, however it gets there (`re.DOTALL` is put in
@@ -213,6 +211,26 @@ class ModuleMembers:
                     lacking += 1
                     break
         return lacking, frozenset(having)
+
+
+def submodules(folder: Path) -> list[str]:
+    """The names a package folder's modules could be imported under.
+
+    Modules in Python or compiled (`_speedups.cpython-311-x86_64-linux-gnu.so`) and
+    subfolders, with or without `__init__.py` (namespace packages): too many names only
+    judge less, too few would reject a real attribute.
+    """
+    found = []
+    for child in folder.iterdir():
+        if child.is_dir():
+            name = child.name
+        elif child.name.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES)) or child.suffix == ".py":
+            name = child.name.split(".")[0]
+        else:
+            continue
+        if name.isidentifier() and name != "__pycache__":
+            found.append(name)
+    return found
 
 
 def _blocks(node: ast.If | ast.Try) -> list[list[ast.stmt]]:

@@ -24,6 +24,8 @@ def fake_root(tmp_path: Path) -> Path:
     write(tmp_path, "shapes/core.py", "def area(s):\n    pass\n\nclass Circle:\n    pass\n\n_hidden = 2\n")
     write(tmp_path, "shapes/_posix.py", "def open_posix():\n    pass\n")
     write(tmp_path, "shapes/extra/__init__.py", "")
+    write(tmp_path, "shapes/_speedups.cpython-311-x86_64-linux-gnu.so", "")  # compiled: not read, but there
+    write(tmp_path, "shapes/data/shapes.json", "{}")  # a folder without __init__.py: a namespace package
     write(tmp_path, "lazy.py", "def __getattr__(name):\n    return name\n")
     write(tmp_path, "broken.py", "from missing_module import *\n")
     return tmp_path
@@ -32,7 +34,7 @@ def fake_root(tmp_path: Path) -> Path:
 def test_members_read_definitions_star_imports_submodules_and_the_branch_that_reads(fake_root: Path) -> None:
     members = ModuleMembers(roots=[fake_root]).members("shapes")
     assert members is not None
-    assert {"area", "Circle", "VERSION", "open_posix", "core", "extra"} <= set(members)
+    assert {"area", "Circle", "VERSION", "open_posix", "core", "extra", "_speedups", "data"} <= set(members)
     assert "_hidden" not in members  # a star import leaves out private names
     assert members["system"] == "sys" and members["extra"] == "shapes.extra"
 
