@@ -30,7 +30,7 @@ from .drafts.analogy import analogous_lines
 from .drafts.buffer import buffer_draft_matches, buffer_drafts
 from .drafts.copy_floor import copy_continuation
 from .drafts.corpus_index import BackgroundIndex
-from .drafts.names import attribute_drafts, name_drafts
+from .drafts.names import attribute_drafts, name_drafts, parameter_drafts
 from .drafts.ngram import NgramProposer
 from .drafts.scope import scope_drafts
 from .line_candidates import Hole, Pool, masked_prior
@@ -433,6 +433,9 @@ class InfillEngine:
             for rank, name in enumerate(attribute_drafts(req.text, start, end, pool.hole.recent_attributes)):
                 if (f := offer(name)) is not None:
                     f.attribute_rank = min(f.attribute_rank, rank)
+        for draft in parameter_drafts(req.text, start, end, lambda: pool.hole.body):
+            if (f := offer(draft)) is not None:
+                f.parameters = True
         kinds: dict[str, int] = {}
         for draft, kind in scope_drafts(req.text, start, end).items():
             rank = kinds[kind] = kinds.get(kind, -1) + 1

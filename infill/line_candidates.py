@@ -21,12 +21,14 @@ from diffill.model.denoiser import Bools, Denoiser, Floats, Tokens
 
 from . import postprocess
 from .class_scope import assigned_attribute, class_attributes, foreign_attributes, recent_attributes
+from .idle_statements import idle_statement
 from .module_members import BufferImports, ModuleMembers
 from .py_scopes import Function, fresh_uses, names_in_scope, unbound_names, unused_bindings
 from .ranking import IDENTIFIER, Features, known_identifiers, unknown_identifiers
 from .redundant_lines import assigns_itself, calls_itself, first_statement_of, operates_on_itself, redefines
 from .sampler import WarmStart, context_cache, forward
 from .scoring_process import prior_from_logits
+from .signature_fit import BodyNames, body_names, signature_misfit
 from .syntax import StatementChecker, brackets_balanced
 
 NEARBY_LINES = 12  # non-blank lines on each side that a candidate should not merely repeat
@@ -117,6 +119,13 @@ class Hole:
         return first_statement_of(self.text, self.start, self.end) if self.language == "python" else None
 
     @cached_property
+    def body(self) -> BodyNames | None:
+        """What the block under the hole's line reads (Python; None without one)."""
+        if self.language != "python":
+            return None
+        return body_names(self.text, self.start, self.end, self.names_in_scope)
+
+    @cached_property
     def imports(self) -> BufferImports | None:
         """The buffer's names bound to modules (None when modules are not judged)."""
         return BufferImports(self.text) if self.members is not None else None
@@ -203,8 +212,8 @@ class Pool:
         for fill, feats in self.items.items():
             if only is not None and fill not in only:
                 continue
-            ok = hole.statements.ok(fill)
-            feats.syntax_ok = ok is not False
+            judged = hole.statements.judge(fill)
+            feats.syntax_ok = judged is None or judged.ok
             line = hole.line_head + fill + ("" if fill.endswith("\n") else hole.rest)
             feats.balanced = brackets_balanced(line.split("\n")[0])
             # `json.load`: the module defines it, though the file never wrote it.
@@ -225,6 +234,10 @@ class Pool:
                 feats.assigns_itself = assigns_itself(hole.line_head, fill)
                 feats.calls_itself = calls_itself(line.split("\n")[0], hole.starts_function)
                 feats.operates_on_itself = operates_on_itself(hole.line_head, fill)
+                feats.idle = judged is not None and idle_statement(judged)
+                if "def" in line and "\n" not in fill and hole.body is not None:
+                    misfit = signature_misfit(line, hole.body)
+                    feats.signature_missing, feats.signature_unread = misfit or (0, 0)
             # Code reads what it just bound: `return f.read()` under `with open(p) as f:`.
             feats.fresh_names = fresh_uses(hole.line_head, fill, hole.unused)
             feats.fresh_available = bool(hole.unused)

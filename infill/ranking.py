@@ -68,6 +68,12 @@ class Features:
     assigns_itself: bool = False  # `x = x`
     calls_itself: bool = False  # `return add(a, b)` in `def add(a, b)` (redundant_lines)
     operates_on_itself: bool = False  # `self.w == self.w`, `a - a` (redundant_lines)
+    idle: bool = False  # a statement computing a value it throws away (idle_statements)
+    # A `def` line over a body: names the body reads that its parameters lack, and
+    # parameters the body never reads (signature_fit)
+    signature_missing: int = 0
+    signature_unread: int = 0
+    parameters: bool = False  # the parameter list the body below reads (drafts/names.py)
     analogy: bool = False  # proposed by the analogy drafts (drafts/analogy.py)
     analogy_matched: int = 0  # tokens of same-shaped context before it that its analogy matched
     analogy_after: int = 0  # and tokens after it, against the hole's suffix
@@ -122,6 +128,9 @@ class Features:
             float(self.attribute_rank < 9),
             min(self.attribute_rank, 3) / 3 if self.attribute_rank < 9 else 0.0,
             float(self.echoes_neighbour),
+            min(self.signature_missing, 2) / 2,
+            min(self.signature_unread, 2) / 2,
+            float(self.parameters),
         ]
 
     def admissible(self) -> bool:
@@ -135,12 +144,13 @@ class Features:
         module lacks (`json.read`; infill.module_members: none of 61 such development
         candidates was right); it is no endless recursion (a function's first statement
         calling it with its own parameters) and no constant (`x == x`, `a - a`: none of 11
-        development and held-out candidates was right).
+        development and held-out candidates was right); it does something (`self._store[key]`
+        as a line: none of 595 development and 55 held-out such candidates was right).
         """
         return (self.syntax_ok and not self.foreign_attributes and not self.unbound_names
                 and not self.redefines and not self.assigns_itself
                 and not self.foreign_module_attributes and not self.calls_itself
-                and not self.operates_on_itself)
+                and not self.operates_on_itself and not self.idle)
 
 
 FEATURE_NAMES = (
@@ -150,7 +160,7 @@ FEATURE_NAMES = (
     "scope_init", "scope_return", "unbound_names", "scope_else", "scope_first", "fresh_names",
     "fresh_missed", "line_start", "scope_try", "lead_in_gap", "analogy", "analogy_match",
     "analogy_after", "name", "name_rank", "line_rest", "renamed", "attribute", "attribute_rank",
-    "echoes_neighbour",
+    "echoes_neighbour", "signature_missing", "signature_unread", "parameters",
 )
 
 

@@ -333,6 +333,11 @@ class StatementChecker:
         self.old_end = point_after(self.row, self.column, text[start:end].encode("utf-8"))
 
     def ok(self, fill: str) -> bool | None:
+        filled = self.judge(fill)
+        return None if filled is None else filled.ok
+
+    def judge(self, fill: str) -> FilledStatement | None:
+        """The fill's parse and verdict (None when there is no parser)."""
         if self.parser is None or self.base is None:
             return None
         fill_bytes = fill.encode("utf-8")
@@ -341,11 +346,24 @@ class StatementChecker:
         tree.edit(start_byte=at, old_end_byte=at + len(self.text[self.start : self.end].encode("utf-8")),
                   new_end_byte=at + len(fill_bytes), start_point=(self.row, self.column),
                   old_end_point=self.old_end, new_end_point=point_after(self.row, self.column, fill_bytes))
-        tree = self.parser.parse(self.head + fill_bytes + self.tail, tree)
+        source = self.head + fill_bytes + self.tail
+        tree = self.parser.parse(source, tree)
         filled = self.text[: self.start] + fill + self.text[self.end :]
         window = (self.lo, self.hi + len(fill) - (self.end - self.start))
-        return filled_lines_ok(tree, filled, window, self.start, self.start + len(fill), self.language,
-                               self.wrap_bytes)
+        ok = filled_lines_ok(tree, filled, window, self.start, self.start + len(fill), self.language,
+                             self.wrap_bytes)
+        return FilledStatement(ok, tree, source, at, at + len(fill_bytes))
+
+
+@dataclass(frozen=True)
+class FilledStatement:
+    """A fill parsed in its window: the verdict, and the tree for closer readings."""
+
+    ok: bool
+    tree: Tree
+    source: bytes  # what the tree was parsed from
+    fill_lo: int  # the fill's byte range in the tree
+    fill_hi: int
 
 
 def point_after(row: int, column: int, inserted: bytes) -> tuple[int, int]:

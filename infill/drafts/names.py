@@ -11,13 +11,20 @@ brackets the line left open closed (`print(|` -> `name)`), as a rest-of-line hol
 
 Right after `self.`, the same holds for the class's attributes: those named last come first
 (`return self.width * self.|` -> `height`).
+
+Inside a signature whose body stands below (`def pair(|):` over `return [left, right]`), the
+parameters are the names the body reads that nothing binds, first read first, after `self`
+or `cls` in a method (signature_fit). On the development holes 60 of 126 such drafts were
+right, 17 of them where no other source had the right text.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
-from ..py_scopes import IDENTIFIER, UNUSABLE, blank_literals
+from ..py_scopes import DEF_LINE, IDENTIFIER, UNUSABLE, blank_literals
+from ..signature_fit import BodyNames, implicit_parameter
 
 RECENT_CHARS = 1_500  # text before the cursor read for recent names
 MAX_NAMES = 6  # drafts offered at one cursor
@@ -95,3 +102,19 @@ def attribute_drafts(text: str, start: int, end: int, recent: list[str]) -> list
     # Not one its line named already: `self.width * self.width` is rarely meant.
     already = set(re.findall(r"(?<![\w.])self\.([A-Za-z_]\w*)", blanked_head))
     return [name + closers for name in recent if name not in already]
+
+
+def parameter_drafts(text: str, start: int, end: int, body_of: Callable[[], BodyNames | None]) -> list[str]:
+    """The parameter list the body below reads, at a cursor right after `def name(` whose `)` follows.
+
+    body_of: what the block under the cursor's line reads (signature_fit.body_names), read
+    only at such a cursor.
+    """
+    line_start = text.rfind("\n", 0, start) + 1
+    if DEF_LINE.fullmatch(text[line_start:start]) is None or not text[end:].lstrip(" \t").startswith(")"):
+        return []
+    if (body := body_of()) is None:
+        return []
+    first = implicit_parameter(text, line_start)
+    names = ([first] if first else []) + list(body.free)
+    return [", ".join(names)] if names else []

@@ -139,3 +139,22 @@ def test_a_name_being_typed_is_judged_with_its_completion(denoiser):
     assert hole("def read(path):\n    with open(path) as f:\n        re|\n").word == "re"
     # After a space or an operator there is no name being typed.
     assert hole("x = |\n").word == "" and hole("y = x.|\n").word == ""
+
+
+def test_the_pool_marks_idle_lines_inadmissible_and_weighs_a_signature_against_its_body(denoiser):
+    from diffill.infill.line_candidates import Pool
+
+    cache = "class Cache:\n    def set(self, key, value):\n        self._store[|\n"
+    store = Pool(hole(cache), lambda raw: raw)
+    idle, assigned = store.offer("key]"), store.offer("key] = value")
+    assert idle is not None and assigned is not None
+    store.describe(denoiser, None, "")
+    assert idle.idle and not idle.admissible()
+    assert not assigned.idle and assigned.admissible()
+
+    signature = Pool(hole("|\n    return {'type': 'pair', 'children': [left, right]}\n"), lambda raw: raw)
+    fits, short = signature.offer("def pair(left, right):"), signature.offer("def pair(left):")
+    assert fits is not None and short is not None
+    signature.describe(denoiser, None, "")
+    assert (fits.signature_missing, fits.signature_unread) == (0, 0)
+    assert (short.signature_missing, short.signature_unread) == (1, 0)

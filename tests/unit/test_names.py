@@ -62,3 +62,22 @@ def test_after_self_dot_the_class_attributes_named_last_come_with_their_closers(
     cursor = call.index("print(self.") + len("print(self.")
     assert attribute_drafts(call, cursor, cursor, ["height", "width"]) == ["height)", "width)"]
     assert attribute_drafts(call, cursor - 5, cursor - 5, ["height"]) == []  # not after `self.`
+
+
+def test_a_signature_gets_the_names_its_body_reads_and_nothing_binds():
+    from diffill.infill.drafts.names import parameter_drafts
+    from diffill.infill.signature_fit import body_names
+
+    def drafts(template: str) -> list[str]:
+        cut = template.index("|")
+        text = template[:cut] + template[cut + 1 :]
+        scope = names_in_scope(text, cut, cut)
+        return parameter_drafts(text, cut, cut, lambda: body_names(text, cut, cut, scope))
+
+    method = "import os\n\n\nclass Store:\n    def save(|):\n        os.write(fd, self.encode(data))\n"
+    assert drafts(method) == ["self, fd, data"]  # `os` is bound; `encode` is an attribute
+    assert drafts("class A:\n    @classmethod\n    def make(|):\n        return cls(size)\n") == ["cls, size"]
+    assert drafts("def pair(|):\n    return [left, right]\n") == ["left, right"]
+    # Only inside the brackets of a signature with its body below.
+    assert drafts("def pair(|\n    return [left, right]\n") == []
+    assert drafts("pair(|)\n") == []
