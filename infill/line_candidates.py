@@ -25,7 +25,17 @@ from .idle_statements import idle_statement
 from .module_members import BufferImports, ModuleMembers
 from .py_scopes import Function, fresh_uses, names_in_scope, unbound_names, unused_bindings
 from .ranking import IDENTIFIER, Features, known_identifiers, unknown_identifiers
-from .redundant_lines import assigns_itself, calls_itself, first_statement_of, operates_on_itself, redefines
+from .redundant_lines import (
+    assigns_itself,
+    calls_itself,
+    cuts_off,
+    first_statement_of,
+    function_mentions,
+    next_code_indent,
+    operates_on_itself,
+    redefines,
+    stores_unread,
+)
 from .sampler import WarmStart, context_cache, forward
 from .scoring_process import prior_from_logits
 from .signature_fit import BodyNames, body_names, signature_misfit
@@ -119,6 +129,16 @@ class Hole:
         return first_statement_of(self.text, self.start, self.end) if self.language == "python" else None
 
     @cached_property
+    def mentions(self) -> frozenset[str] | None:
+        """The names the function around the hole mentions outside its line (Python; see redundant_lines)."""
+        return function_mentions(self.text, self.start, self.end) if self.language == "python" else None
+
+    @cached_property
+    def next_indent(self) -> int | None:
+        """The indentation of the first code line below the hole's line (see redundant_lines)."""
+        return next_code_indent(self.text, self.start, self.end)
+
+    @cached_property
     def body(self) -> BodyNames | None:
         """What the block under the hole's line reads (Python; None without one)."""
         if self.language != "python":
@@ -140,6 +160,7 @@ class Hole:
     def prepare(self) -> None:
         """Read what describing any candidate needs (a scoring pass elsewhere has time for it)."""
         _ = self.known, self.statements, self.names_in_scope, self.unused, self.imports, self.starts_function
+        _ = self.mentions, self.next_indent
 
     @property
     def line_head(self) -> str:
@@ -235,6 +256,9 @@ class Pool:
                 feats.calls_itself = calls_itself(line.split("\n")[0], hole.starts_function)
                 feats.operates_on_itself = operates_on_itself(hole.line_head, fill)
                 feats.idle = judged is not None and idle_statement(judged)
+                feats.stores_unread = stores_unread(line.split("\n")[0], hole.mentions)
+                ends_line = "\n" not in fill and not hole.rest.strip()
+                feats.cuts_off = ends_line and cuts_off(line, hole.next_indent)
                 if "def" in line and "\n" not in fill and hole.body is not None:
                     misfit = signature_misfit(line, hole.body)
                     feats.signature_missing, feats.signature_unread = misfit or (0, 0)

@@ -69,6 +69,8 @@ class Features:
     calls_itself: bool = False  # `return add(a, b)` in `def add(a, b)` (redundant_lines)
     operates_on_itself: bool = False  # `self.w == self.w`, `a - a` (redundant_lines)
     idle: bool = False  # a statement computing a value it throws away (idle_statements)
+    stores_unread: bool = False  # assigns a local its function never reads (redundant_lines)
+    cuts_off: bool = False  # `return` with code after it in its block (redundant_lines)
     # A `def` line over a body: names the body reads that its parameters lack, and
     # parameters the body never reads (signature_fit)
     signature_missing: int = 0
@@ -145,12 +147,17 @@ class Features:
         candidates was right); it is no endless recursion (a function's first statement
         calling it with its own parameters) and no constant (`x == x`, `a - a`: none of 11
         development and held-out candidates was right); it does something (`self._store[key]`
-        as a line: none of 595 development and 55 held-out such candidates was right).
+        as a line: none of 595 development and 55 held-out such candidates was right); what it
+        stores is read (a local its function never mentions elsewhere, where the function goes
+        on: none of 986 development and 81 held-out such candidates was right); no code
+        after it in its block is cut off (`return x` over more statements: none of 874
+        development and 54 held-out such candidates was right).
         """
         return (self.syntax_ok and not self.foreign_attributes and not self.unbound_names
                 and not self.redefines and not self.assigns_itself
                 and not self.foreign_module_attributes and not self.calls_itself
-                and not self.operates_on_itself and not self.idle)
+                and not self.operates_on_itself and not self.idle and not self.stores_unread
+                and not self.cuts_off)
 
 
 FEATURE_NAMES = (

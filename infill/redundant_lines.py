@@ -13,6 +13,12 @@
   such development candidates was right.
 - An operand compared with itself, or taken from itself (`self.width == self.width`, `a -
   a`): a constant. None of 10 development and 1 held-out such candidates was right.
+- A `return`, `raise`, `continue` or `break` with code after it in its block: that code could
+  never run. None of 874 development and 54 held-out such candidates was right.
+- An assignment to a name nothing else in its function mentions, where the function goes on
+  after the line (`result = 0` in a loop whose body then returns `total`): nothing reads what
+  it stores. None of 986 development and 81 held-out such candidates was right. At a
+  function's last line it is left alone: code written top down reads its new names later.
 
 Read from indentation, strings and comments blanked (py_scopes.surroundings), like the other
 scope readers: the buffer is usually mid-edit.
@@ -24,13 +30,24 @@ import keyword
 import re
 from collections.abc import Iterable
 
-from .py_scopes import Function, blank_strings, enclosing_function, indentation, surroundings
+from .py_scopes import (
+    IDENTIFIER,
+    Function,
+    blank_strings,
+    body_below,
+    enclosing_function,
+    indentation,
+    surroundings,
+)
+from .syntax import brackets_balanced
 
 DEFINITION = re.compile(r"[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+([A-Za-z_]\w*)")
 DECLARATION = re.compile(r"[ \t]*([A-Za-z_]\w*)[ \t]*:[ \t]*(?!=)\S")  # `name: type`, not `name:=`
 BLOCK_WORDS = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist)  # `else: x`, `case y: ...`
 SELF_ASSIGNMENT = re.compile(r"[ \t]*([A-Za-z_][\w.]*)[ \t]*=[ \t]*\1[ \t]*(?:#.*)?")
 # `x OP x` ending a line (closers aside), for an operator that makes it a constant.
+JUMP = re.compile(r"[ \t]*(?:return|raise|continue|break)\b")
+ASSIGNED_NAME = re.compile(r"[ \t]*([A-Za-z_]\w*)[ \t]*(?::[^=\n]*)?=(?!=)")  # `x = `, `x: int = `
 TRIVIAL_OPERATION = re.compile(
     r"(?<![\w.)\]])([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)[ \t]*"
     r"(?:==|!=|<=|>=|<|>|-|//|/|%|\band\b|\bor\b|\bis(?:[ \t]+not)?\b)[ \t]*\1[ \t:,;)\]}]*$")
@@ -151,3 +168,58 @@ def operates_on_itself(line_head: str, candidate: str) -> bool:
         return False
     # `a + b == b`, `lo - hi - hi`: an operator before takes the left operand further.
     return not line[: found.start()].rstrip().endswith(tuple("-+*/%<>=!&|^~@"))
+
+
+def function_mentions(text: str, start: int, end: int) -> frozenset[str] | None:
+    """Every name the function around the hole's line mentions outside that line.
+
+    None where a new local's reader need not be written yet, or there is no function: at
+    module or class level, inside brackets opened above, and at the function's last line.
+    Names in strings and comments count (an f-string reads its names).
+    """
+    above, below, indent = surroundings(text, start, end)
+    func = enclosing_function(above, indent)
+    if func is None or open_brackets(above[func.body_from :]):
+        return None
+    rest = body_below(below, func.indent)
+    if not rest.strip():
+        return None
+    line_start = text.rfind("\n", 0, start) + 1
+    below_from = text.find("\n", end) + 1  # the blanked text below starts there, offsets kept
+    mentioned = text[func.def_from : line_start] + "\n" + text[below_from : below_from + len(rest)]
+    return frozenset(IDENTIFIER.findall(mentioned))
+
+
+def open_brackets(code: str) -> bool:
+    """Whether the (blanked) code leaves a bracket open."""
+    return sum(code.count(ch) for ch in "([{") != sum(code.count(ch) for ch in ")]}")
+
+
+def stores_unread(line: str, mentions: frozenset[str] | None) -> bool:
+    """Whether the line assigns a name its function never mentions elsewhere (function_mentions)."""
+    if mentions is None:
+        return False
+    assigned = ASSIGNED_NAME.match(blank_strings(line))
+    return assigned is not None and assigned.group(1) != "_" and assigned.group(1) not in mentions
+
+
+def next_code_indent(text: str, start: int, end: int) -> int | None:
+    """The indentation of the first code line below the hole's line (None: none, or a closing bracket)."""
+    _, below, _ = surroundings(text, start, end)
+    following = next((line for line in below.split("\n") if line.strip()), None)
+    if following is None or following.lstrip().startswith((")", "]", "}")):
+        return None
+    return indentation(following)
+
+
+def cuts_off(line: str, next_indent: int | None) -> bool:
+    """Whether a complete line jumps away (`return`, `raise` ...) with code after it in its block.
+
+    next_indent: next_code_indent of the hole.
+    """
+    if next_indent is None or JUMP.match(line) is None:
+        return False
+    code = blank_strings(line).rstrip()
+    if not brackets_balanced(code) or code.endswith(("\\", ",")):
+        return False  # the statement goes on below
+    return next_indent >= indentation(line)

@@ -158,3 +158,27 @@ def test_the_pool_marks_idle_lines_inadmissible_and_weighs_a_signature_against_i
     signature.describe(denoiser, None, "")
     assert (fits.signature_missing, fits.signature_unread) == (0, 0)
     assert (short.signature_missing, short.signature_unread) == (1, 0)
+
+
+def test_the_pool_never_admits_a_store_nothing_reads(denoiser):
+    from diffill.infill.line_candidates import Pool
+
+    loop = "def total(prices):\n    result = 0\n    for p in prices:\n        |\n    return result\n"
+    pool = Pool(hole(loop), lambda raw: raw)
+    dead, used = pool.offer("subtotal = p * 2"), pool.offer("result += p")
+    assert dead is not None and used is not None
+    pool.describe(denoiser, None, "")
+    assert dead.stores_unread and not dead.admissible()
+    assert not used.stores_unread and used.admissible()
+
+
+def test_the_pool_never_admits_a_jump_that_cuts_off_the_code_after_it(denoiser):
+    from diffill.infill.line_candidates import Pool
+
+    loop = "def f(xs):\n    for x in xs:\n        |\n        print(x)\n    return 0\n"
+    pool = Pool(hole(loop), lambda raw: raw)
+    jump, call = pool.offer("continue"), pool.offer("check(x)")
+    assert jump is not None and call is not None
+    pool.describe(denoiser, None, "")
+    assert jump.cuts_off and not jump.admissible()
+    assert not call.cuts_off and call.admissible()

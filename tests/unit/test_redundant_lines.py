@@ -8,9 +8,13 @@ from diffill.infill.ranking import FEATURE_NAMES, Ranker
 from diffill.infill.redundant_lines import (
     assigns_itself,
     calls_itself,
+    cuts_off,
     first_statement_of,
+    function_mentions,
+    next_code_indent,
     operates_on_itself,
     redefines,
+    stores_unread,
 )
 from diffill.model.denoiser import MaskedLMDenoiser
 
@@ -158,3 +162,52 @@ def test_an_operand_compared_with_itself_is_flagged_but_a_square_is_not() -> Non
     assert not operates_on_itself("    z = lo - hi - ", "hi")  # (lo - hi) - hi
     assert not operates_on_itself("    return a + b == ", "b")  # (a + b) == b
     assert not operates_on_itself("    return a == ", "a.b")
+
+
+def mentions_at(template: str) -> frozenset[str] | None:
+    cut = template.index("|")
+    text = template[:cut] + template[cut + 1 :]
+    return function_mentions(text, cut, cut)
+
+
+def test_a_local_nothing_else_in_its_function_mentions_is_stored_unread():
+    loop = "def total(prices):\n    result = 0\n    for p in prices:\n        |\n    return result\n"
+    mentions = mentions_at(loop)
+    assert stores_unread("        result += p", mentions) is False  # not an assignment of a new name
+    assert stores_unread("        result = result + p", mentions) is False
+    assert stores_unread("        subtotal = result + p", mentions) is True
+    assert stores_unread("        _ = p", mentions) is False  # a deliberate discard
+    # A name the function reads above (a loop carries it) or in an f-string below is read.
+    carried = "def f(xs):\n    last = 0\n    for x in xs:\n        use(last)\n        |\n    return 1\n"
+    assert stores_unread("        last = x", mentions_at(carried)) is False
+    shown = 'def f(x):\n    |\n    return f"{label}: {x}"\n'
+    assert stores_unread("    label = str(x)", mentions_at(shown)) is False
+
+
+def test_new_names_at_a_functions_end_or_outside_functions_are_not_judged():
+    # Code written top down reads its new names later: the function's last line is left alone.
+    assert mentions_at("def load(path):\n    |\n\n\ndef other():\n    pass\n") is None
+    assert mentions_at("import os\n|\nprint(os)\n") is None  # module level
+    assert mentions_at("def f(a):\n    x = g(\n        |\n    )\n    return x\n") is None  # in brackets
+
+
+def next_indent_at(template: str) -> int | None:
+    cut = template.index("|")
+    text = template[:cut] + template[cut + 1 :]
+    return next_code_indent(text, cut, cut)
+
+
+def test_a_jump_with_code_after_it_in_its_block_cuts_that_code_off():
+    middle = "def f(xs):\n    for x in xs:\n        |\n        # why\n        print(x)\n    return 0\n"
+    at = next_indent_at(middle)
+    assert at == 8  # the comment is not code
+    for line in ("        return x", "        raise ValueError(x)", "        continue", "        break"):
+        assert cuts_off(line, at), line
+    assert not cuts_off("        print(x)", at)
+    assert not cuts_off("        return f(x,", at)  # the statement goes on below
+    assert not cuts_off("        return (", at)
+    # At a block's end the jump is what ends it.
+    end = next_indent_at("def f(xs):\n    for x in xs:\n        |\n    return 0\n")
+    assert end == 4 and not cuts_off("        continue", end)
+    assert next_indent_at("def f(x):\n    |\n") is None
+    assert next_indent_at("x = g(\n    a,\n    |\n)\n") is None  # a closing bracket follows
