@@ -177,7 +177,7 @@ def test_the_pool_never_admits_a_jump_that_cuts_off_the_code_after_it(denoiser):
 
     loop = "def f(xs):\n    for x in xs:\n        |\n        print(x)\n    return 0\n"
     pool = Pool(hole(loop), lambda raw: raw)
-    jump, call = pool.offer("continue"), pool.offer("check(x)")
+    jump, call = pool.offer("continue"), pool.offer("print(x * 2)")
     assert jump is not None and call is not None
     pool.describe(denoiser, None, "")
     assert jump.cuts_off and not jump.admissible()
