@@ -141,44 +141,38 @@ def test_a_name_being_typed_is_judged_with_its_completion(denoiser):
     assert hole("x = |\n").word == "" and hole("y = x.|\n").word == ""
 
 
-def test_the_pool_marks_idle_lines_inadmissible_and_weighs_a_signature_against_its_body(denoiser):
+def described(denoiser, template: str, *fills: str) -> list[Features]:
+    """Each fill's features in the pool of the hole at `|`."""
     from diffill.infill.line_candidates import Pool
 
+    pool = Pool(hole(template), lambda raw: raw)
+    offered = [pool.offer(fill) for fill in fills]
+    pool.describe(denoiser, None, "")
+    assert all(f is not None for f in offered)
+    return [f for f in offered if f is not None]
+
+
+def test_the_pool_marks_idle_lines_inadmissible_and_weighs_a_signature_against_its_body(denoiser):
     cache = "class Cache:\n    def set(self, key, value):\n        self._store[|\n"
-    store = Pool(hole(cache), lambda raw: raw)
-    idle, assigned = store.offer("key]"), store.offer("key] = value")
-    assert idle is not None and assigned is not None
-    store.describe(denoiser, None, "")
+    idle, assigned = described(denoiser, cache, "key]", "key] = value")
     assert idle.idle and not idle.admissible()
     assert not assigned.idle and assigned.admissible()
 
-    signature = Pool(hole("|\n    return {'type': 'pair', 'children': [left, right]}\n"), lambda raw: raw)
-    fits, short = signature.offer("def pair(left, right):"), signature.offer("def pair(left):")
-    assert fits is not None and short is not None
-    signature.describe(denoiser, None, "")
+    pair = "|\n    return {'type': 'pair', 'children': [left, right]}\n"
+    fits, short = described(denoiser, pair, "def pair(left, right):", "def pair(left):")
     assert (fits.signature_missing, fits.signature_unread) == (0, 0)
     assert (short.signature_missing, short.signature_unread) == (1, 0)
 
 
 def test_the_pool_never_admits_a_store_nothing_reads(denoiser):
-    from diffill.infill.line_candidates import Pool
-
     loop = "def total(prices):\n    result = 0\n    for p in prices:\n        |\n    return result\n"
-    pool = Pool(hole(loop), lambda raw: raw)
-    dead, used = pool.offer("subtotal = p * 2"), pool.offer("result += p")
-    assert dead is not None and used is not None
-    pool.describe(denoiser, None, "")
+    dead, used = described(denoiser, loop, "subtotal = p * 2", "result += p")
     assert dead.stores_unread and not dead.admissible()
     assert not used.stores_unread and used.admissible()
 
 
 def test_the_pool_never_admits_a_jump_that_cuts_off_the_code_after_it(denoiser):
-    from diffill.infill.line_candidates import Pool
-
     loop = "def f(xs):\n    for x in xs:\n        |\n        print(x)\n    return 0\n"
-    pool = Pool(hole(loop), lambda raw: raw)
-    jump, call = pool.offer("continue"), pool.offer("print(x * 2)")
-    assert jump is not None and call is not None
-    pool.describe(denoiser, None, "")
+    jump, call = described(denoiser, loop, "continue", "print(x * 2)")
     assert jump.cuts_off and not jump.admissible()
     assert not call.cuts_off and call.admissible()

@@ -164,10 +164,14 @@ def test_an_operand_compared_with_itself_is_flagged_but_a_square_is_not() -> Non
     assert not operates_on_itself("    return a == ", "a.b")
 
 
-def mentions_at(template: str) -> frozenset[str] | None:
+def cursor(template: str) -> tuple[str, int, int]:
+    """The text without its `|`, and the hole there."""
     cut = template.index("|")
-    text = template[:cut] + template[cut + 1 :]
-    return function_mentions(text, cut, cut)
+    return template[:cut] + template[cut + 1 :], cut, cut
+
+
+def mentions_at(template: str) -> frozenset[str] | None:
+    return function_mentions(*cursor(template))
 
 
 def test_a_local_nothing_else_in_its_function_mentions_is_stored_unread():
@@ -192,9 +196,7 @@ def test_new_names_at_a_functions_end_or_outside_functions_are_not_judged():
 
 
 def next_indent_at(template: str) -> int | None:
-    cut = template.index("|")
-    text = template[:cut] + template[cut + 1 :]
-    return next_code_indent(text, cut, cut)
+    return next_code_indent(*cursor(template))
 
 
 def test_a_jump_with_code_after_it_in_its_block_cuts_that_code_off():
