@@ -46,6 +46,7 @@ DECLARATION = re.compile(r"[ \t]*([A-Za-z_]\w*)[ \t]*:[ \t]*(?!=)\S")  # `name: 
 BLOCK_WORDS = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist)  # `else: x`, `case y: ...`
 SELF_ASSIGNMENT = re.compile(r"[ \t]*([A-Za-z_][\w.]*)[ \t]*=[ \t]*\1[ \t]*(?:#.*)?")
 # `x OP x` ending a line (closers aside), for an operator that makes it a constant.
+NEXT_CODE = re.compile(r"^[ \t]*\S", re.M)  # the start of the first line that is not blank
 JUMP = re.compile(r"[ \t]*(?:return|raise|continue|break)\b")
 ASSIGNED_NAME = re.compile(r"[ \t]*([A-Za-z_]\w*)[ \t]*(?::[^=\n]*)?=(?!=)")  # `x = `, `x: int = `
 TRIVIAL_OPERATION = re.compile(
@@ -206,10 +207,11 @@ def stores_unread(line: str, mentions: frozenset[str] | None) -> bool:
 def next_code_indent(text: str, start: int, end: int) -> int | None:
     """The indentation of the first code line below the hole's line (None: none, or a closing bracket)."""
     _, below, _ = surroundings(text, start, end)
-    following = next((line for line in below.split("\n") if line.strip()), None)
-    if following is None or following.lstrip().startswith((")", "]", "}")):
+    # Searched, not split: the text below may be most of a large file.
+    following = NEXT_CODE.search(below)
+    if following is None or following.group(0).lstrip().startswith((")", "]", "}")):
         return None
-    return indentation(following)
+    return indentation(following.group(0))
 
 
 def cuts_off(line: str, next_indent: int | None) -> bool:

@@ -52,12 +52,12 @@ def body_names(text: str, start: int, end: int, scope: frozenset[str] | None) ->
 
     scope: the names bound at the hole (py_scopes.names_in_scope).
     """
+    if scope is None:
+        return None
     _, below, _ = surroundings(text, start, end)
     line_start = text.rfind("\n", 0, start) + 1
     code = (body := body_below(below, indentation(text[line_start:start]))).strip()
     if not code:
-        return None
-    if scope is None:
         return None
     names = IDENTIFIER.findall(body)
     unbound = set(names) - names_bound_by(body) - scope - BUILTIN_WORDS - MODULE_DUNDERS - IMPLICIT
