@@ -180,13 +180,20 @@ def split_top_level(params: str) -> list[str]:
 
 
 def body_below(below: str, func_indent: int) -> str:
-    """The rest of the function after the hole: lines up to the first one indented no deeper than the def."""
-    kept = []
-    for line in below.split("\n"):
+    """The rest of the function after the hole: lines up to the first one indented no deeper than the def.
+
+    Read line by line up to that one, not split whole: the text below may be most of a large
+    file, and several readers of every hole ask for its body.
+    """
+    at = 0
+    while True:
+        newline = below.find("\n", at)
+        line = below[at : len(below) if newline < 0 else newline]
         if line.strip() and indentation(line) <= func_indent:
-            break
-        kept.append(line)
-    return "\n".join(kept)
+            return below[: max(at - 1, 0)]
+        if newline < 0:
+            return below
+        at = newline + 1
 
 
 def module_text(code: str) -> str:
