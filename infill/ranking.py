@@ -12,8 +12,12 @@ its share against its rivals and against being wrong: a candidate with a close r
 sure than the same candidate alone. Candidates are ranked by it, and the engine shows the
 best only when it clears a threshold: showing nothing beats showing something wrong.
 
-The weights are fitted on holes cut from repositories outside both the training corpus and
-the held-out benchmark (docs/scripts/fit_ranker.py) and stored in ranker.json.
+The score is linear in the features plus a small hidden layer (tanh units over the
+standardized features): the linear part alone cannot say that a feature matters more for one
+kind of candidate than another (a long draft match is worth more from the copy than from the
+workspace; the denoiser's score means less on a long line). The weights are fitted on holes
+cut from repositories outside both the training corpus and the held-out benchmark
+(docs/scripts/fit_ranker.py) and stored in ranker.json.
 """
 
 from __future__ import annotations
@@ -24,8 +28,10 @@ import keyword
 import math
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
+
+import numpy as np
 
 # A name, not the letters of a number (`0x5EED`, `1e3`, `10j`).
 IDENTIFIER = re.compile(r"(?<![0-9A-Za-z_])[A-Za-z_][A-Za-z0-9_]*")
@@ -184,6 +190,33 @@ def known_identifiers(text: str) -> frozenset[str]:
 
 
 @dataclass(frozen=True)
+class HiddenLayer:
+    """Tanh units over the standardized features; their weighted sum adds to the linear score."""
+
+    mean: tuple[float, ...]  # (F,) the features' means and spreads on the fitting pools
+    scale: tuple[float, ...]
+    weights: tuple[tuple[float, ...], ...]  # (H, F)
+    bias: tuple[float, ...]  # (H,)
+    out: tuple[float, ...]  # (H,)
+
+    def scores(self, x: np.ndarray) -> np.ndarray:
+        """Each row's contribution, x being (C, F) raw feature vectors."""
+        mean, scale, weights, bias, out = self.arrays
+        return np.tanh((x - mean) / scale @ weights.T + bias) @ out
+
+    @cached_property
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        # Converted once: the ranker scores every request's pool.
+        return tuple(np.asarray(v, dtype=np.float64)
+                     for v in (self.mean, self.scale, self.weights, self.bias, self.out))
+
+    @classmethod
+    def of(cls, data: dict) -> HiddenLayer:
+        return cls(tuple(data["mean"]), tuple(data["scale"]), tuple(tuple(row) for row in data["weights"]),
+                   tuple(data["bias"]), tuple(data["out"]))
+
+
+@dataclass(frozen=True)
 class Ranker:
     weights: tuple[float, ...]
     bias: float  # minus the score of "none of the candidates is right"
@@ -191,11 +224,16 @@ class Ranker:
     # ... where code follows the hole on its line (a bracket the editor closed): such holes
     # are right less often at the same probability, so they get their own threshold.
     show_at_in_line: float = 1.0
+    hidden: HiddenLayer | None = None  # none: a linear score
 
     def score(self, features: Features, best_lead_in: float | None = None) -> float:
         """The candidate's score against "none is right" (a log-odds when it stands alone)."""
-        x = features.vector(best_lead_in)
-        return self.bias + sum(w * v for w, v in zip(self.weights, x, strict=True))
+        return float(self.scores(np.array([features.vector(best_lead_in)]))[0])
+
+    def scores(self, x: np.ndarray) -> np.ndarray:
+        """The scores of (C, F) feature vectors, unclipped."""
+        s = self.bias + x @ np.asarray(self.weights)
+        return s + self.hidden.scores(x) if self.hidden is not None else s
 
     def probability(self, features: Features) -> float:
         """The probability of a candidate with no rival."""
@@ -207,12 +245,14 @@ class Ranker:
         A softmax over the candidates' scores and "none is right" (score 0): the
         probabilities sum to less than one, the rest being the chance that none is right.
         """
+        if not pool:
+            return []
         best = best_lead_in(pool)
-        scores = [max(min(self.score(f, best), 30.0), -30.0) for f in pool]
-        top = max([0.0, *scores])
-        exps = [math.exp(s - top) for s in scores]
-        total = math.exp(-top) + sum(exps)
-        return [e / total for e in exps]
+        x = np.array([f.vector(best) for f in pool], dtype=np.float64)
+        scores = np.clip(self.scores(x), -30.0, 30.0)
+        top = max(0.0, float(scores.max()))
+        exps = np.exp(scores - top)
+        return (exps / (math.exp(-top) + exps.sum())).tolist()
 
 
 def best_lead_in(pool: list[Features]) -> float | None:
@@ -226,5 +266,6 @@ def default_ranker() -> Ranker:
     data = json.loads(resources.files(__package__).joinpath("ranker.json").read_text("utf-8"))
     if tuple(data["features"]) != FEATURE_NAMES:
         raise ValueError("ranker.json was fitted for other features; refit it")
-    return Ranker(tuple(data["weights"]), data["bias"], data["show_at"], data["show_at_in_line"])
+    hidden = HiddenLayer.of(data["hidden"]) if data.get("hidden") else None
+    return Ranker(tuple(data["weights"]), data["bias"], data["show_at"], data["show_at_in_line"], hidden)
 

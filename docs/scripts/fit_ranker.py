@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from diffill.infill.bench_cut import SINGLE_LINE_KINDS
-from diffill.infill.ranking import FEATURE_NAMES, Features, Ranker, best_lead_in, default_ranker
+from diffill.infill.ranking import FEATURE_NAMES, Features, HiddenLayer, Ranker, best_lead_in, default_ranker
 
 
 def load(path: Path) -> list[dict]:
@@ -173,15 +173,69 @@ def padded(tasks: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 L2_GRID = (1e-2, 1e-3, 3e-4, 1e-4, 1e-5)
+# With the hidden layer the L2 acts on standardized features, so its grid is its own.
+HIDDEN_L2_GRID = (3e-3, 1e-2, 3e-2)
+HIDDEN_UNITS = 32  # 16 did worse leave-one-repository-out (MODEL_CARD.md)
+HIDDEN_STEPS = 300  # full-batch Adam steps
 
 
-def leave_one_repo_out(tasks: list[dict], l2: float) -> list[tuple[float, bool]]:
-    """Each task's top-1 row (in the tasks' order) under weights fitted on the other repositories."""
+def fit_hidden(tasks: list[dict], l2: float, units: int = HIDDEN_UNITS,
+               steps: int = HIDDEN_STEPS) -> Ranker:
+    """The conditional logit with a hidden layer beside its linear score (Adam, full batch).
+
+    The same likelihood as fit's; the features are standardized for the fit, the L2 is on
+    every weight (not the biases), and the linear part is stored on the raw features. Seeded:
+    the same pools give the same ranker.
+    """
+    import torch
+
+    x, y, m = padded([t for t in tasks if t["cands"]] or tasks)
+    rows = x[m]
+    mean, scale = rows.mean(axis=0), rows.std(axis=0) + 1e-6
+    z = torch.tensor((x - mean) / scale, dtype=torch.float32)
+    mask = torch.tensor(m)
+    right = mask & torch.tensor(y > 0)
+    any_right = right.any(dim=1)
+    torch.manual_seed(0)
+    linear = torch.nn.Linear(z.shape[2], 1)
+    inner = torch.nn.Linear(z.shape[2], units)
+    outer = torch.nn.Linear(units, 1, bias=False)
+    params = [*linear.parameters(), *inner.parameters(), *outer.parameters()]
+    opt = torch.optim.Adam(params, lr=0.02)
+    for _ in range(steps):
+        opt.zero_grad()
+        s = (linear(z) + outer(torch.tanh(inner(z)))).squeeze(-1).masked_fill(~mask, -1e9)
+        total = torch.logsumexp(torch.cat([s, torch.zeros(len(s), 1)], dim=1), dim=1)
+        chosen = torch.where(any_right, torch.logsumexp(s.masked_fill(~right, -1e9), dim=1),
+                             torch.zeros(len(s)))
+        penalty = sum((w**2).sum() for w in (linear.weight, inner.weight, outer.weight))
+        loss = (total - chosen).mean() + 0.5 * l2 * penalty
+        loss.backward()
+        opt.step()
+    w_std = linear.weight.detach().double().numpy()[0]
+    hidden = HiddenLayer(tuple(mean.tolist()), tuple(scale.tolist()),
+                         tuple(tuple(r) for r in inner.weight.detach().double().numpy().tolist()),
+                         tuple(inner.bias.detach().double().numpy().tolist()),
+                         tuple(outer.weight.detach().double().numpy()[0].tolist()))
+    bias = float(linear.bias.detach().double().numpy()[0] - w_std @ (mean / scale))
+    return Ranker(tuple((w_std / scale).tolist()), bias, 1.0, 1.0, hidden)
+
+
+def fitted(tasks: list[dict], l2: float, units: int) -> Ranker:
+    """The linear ranker (units 0, Newton) or the one with a hidden layer."""
+    if units:
+        return fit_hidden(tasks, l2, units)
+    w, b = fit(tasks, l2)
+    return Ranker(tuple(w.tolist()), b, 1.0)
+
+
+def leave_one_repo_out(tasks: list[dict], l2: float, units: int = 0) -> list[tuple[float, bool]]:
+    """Each task's top-1 row (in the tasks' order) under a ranker fitted on the other repositories."""
     rows: dict[str, tuple[float, bool]] = {}
     for repo in sorted({t["task_id"].split("/")[0] for t in tasks}):
-        w, b = fit([t for t in tasks if not t["task_id"].startswith(repo + "/")], l2)
+        ranker = fitted([t for t in tasks if not t["task_id"].startswith(repo + "/")], l2, units)
         mine = [t for t in tasks if t["task_id"].startswith(repo + "/")]
-        rows.update((t["task_id"], row) for t, row in zip(mine, top1(mine, w, b), strict=True))
+        rows.update((t["task_id"], row) for t, row in zip(mine, top1_of(mine, ranker), strict=True))
     return [rows[t["task_id"]] for t in tasks]
 
 
@@ -191,11 +245,16 @@ def in_line(task: dict) -> bool:
 
 
 def top1(tasks: list[dict], w: np.ndarray, b: float, pointwise: bool = False) -> list[tuple[float, bool]]:
-    """(confidence, exact) of each task's best candidate; (0, False) for an empty pool.
+    """(confidence, exact) of each task's best candidate under linear weights.
 
     pointwise: the weights are a logistic regression's (the rankers before 2026-11-30's
     sixth session), each candidate scored alone.
     """
+    return top1_of(tasks, Ranker(tuple(w.tolist()), b, 1.0), pointwise)
+
+
+def top1_of(tasks: list[dict], ranker: Ranker, pointwise: bool = False) -> list[tuple[float, bool]]:
+    """(confidence, exact) of each task's best candidate; (0, False) for an empty pool."""
     out = []
     fields = set(Features.__dataclass_fields__)
     for t in tasks:
@@ -203,7 +262,6 @@ def top1(tasks: list[dict], w: np.ndarray, b: float, pointwise: bool = False) ->
             out.append((0.0, False))
             continue
         feats = [Features(**{k: v for k, v in c.items() if k in fields}) for c in t["cands"]]
-        ranker = Ranker(tuple(w.tolist()), b, 1.0)
         p = np.array([ranker.probability(f) for f in feats] if pointwise else ranker.probabilities(feats))
         ok = np.array([f.admissible() for f in feats])
         i = int(np.argmax(p + 2.0 * ok))  # as the engine ranks: admissible first, then p
@@ -258,7 +316,7 @@ def scope_kinds(tasks: list[dict]) -> dict[str, str]:
 def shipped_report(tasks: list[dict]) -> dict[str, dict[str, float]]:
     """Top-1 figures by kind of the installed ranker (no leave-one-out: it was fitted already)."""
     ranker = default_ranker()
-    rows = top1(tasks, np.array(ranker.weights), ranker.bias)
+    rows = top1_of(tasks, ranker)
     out = {}
     for kind in sorted({t["kind"] for t in tasks}):
         mine = [row for t, row in zip(tasks, rows, strict=True) if t["kind"] == kind]
@@ -281,6 +339,8 @@ def main() -> None:
     # PYTHONPATH), without fitting: its own ranker on pools its own code collected.
     ap.add_argument("--shipped", action="store_true",
                     help="report the installed ranker.json by kind at its thresholds; fit nothing")
+    ap.add_argument("--units", type=int, default=HIDDEN_UNITS,
+                    help="hidden units beside the linear score; 0: the linear conditional logit")
     ap.add_argument("--kinds", default="", help="with a new features file: collect only these kinds (a,b)")
     args = ap.parse_args()
     if not args.features.is_file():
@@ -291,10 +351,11 @@ def main() -> None:
         return
     # The L2 strength is the one whose leave-one-repository-out top-1 exact match is best
     # (ties go to the stronger); that figure is what a new repository would see.
-    by_l2 = {l2: leave_one_repo_out(tasks, l2) for l2 in L2_GRID}
-    l2 = max(L2_GRID, key=lambda k: (round(sum(e for _, e in by_l2[k]) / len(tasks), 4), k))
+    grid = HIDDEN_L2_GRID if args.units else L2_GRID
+    by_l2 = {l2: leave_one_repo_out(tasks, l2, args.units) for l2 in grid}
+    l2 = max(grid, key=lambda k: (round(sum(e for _, e in by_l2[k]) / len(tasks), 4), k))
     held = by_l2[l2]
-    w, b = fit(tasks, l2)
+    ranker = fitted(tasks, l2, args.units)
     # One threshold for holes that end their line (issue 12's kinds), one for holes with code
     # after them on the line, each set on its own leave-one-repository-out rows.
     ends = [row for t, row in zip(tasks, held, strict=True) if not in_line(t)]
@@ -311,15 +372,29 @@ def main() -> None:
                       "leave_one_repo_out_in_line": report(inside, cut_in_line) if inside else None,
                       "leave_one_repo_out_single_line": report(single, cut),
                       "leave_one_repo_out_by_kind": by_kind,
-                      "fitted": report(top1(tasks, w, b), cut),
+                      "fitted": report(top1_of(tasks, ranker), cut),
                       "oracle_exact": round(oracle, 4), "show_at": cut, "show_at_in_line": cut_in_line,
-                      "l2": l2, "scope_drafts_right": scope_kinds(tasks),
-                      "weights": dict(zip(FEATURE_NAMES, np.round(w, 3).tolist(), strict=True))}, indent=1))
+                      "l2": l2, "units": args.units,
+                      "leave_one_repo_out_exact_by_l2": {str(k): round(sum(e for _, e in v) / len(tasks), 4)
+                                                         for k, v in by_l2.items()},
+                      "scope_drafts_right": scope_kinds(tasks),
+                      "weights": dict(zip(FEATURE_NAMES, np.round(ranker.weights, 3).tolist(), strict=True))},
+                     indent=1))
     args.out.write_text(json.dumps({
         "note": f"fitted by docs/scripts/fit_ranker.py on {args.features.name} ({len(tasks)} holes, l2 {l2})",
-        "model": "conditional logit: a hole's candidates and 'none is right' (bias: minus its score)",
-        "features": list(FEATURE_NAMES), "weights": [round(float(v), 5) for v in w],
-        "bias": round(float(b), 5), "show_at": cut, "show_at_in_line": cut_in_line}, indent=1) + "\n")
+        "model": "conditional logit: a hole's candidates and 'none is right' (bias: minus its score); "
+                 "score: linear in the features plus the hidden layer's tanh units, if any",
+        "features": list(FEATURE_NAMES), "weights": [round(float(v), 7) for v in ranker.weights],
+        "bias": round(float(ranker.bias), 7), "show_at": cut, "show_at_in_line": cut_in_line,
+        "hidden": hidden_json(ranker.hidden)}, indent=1) + "\n")
+
+
+def hidden_json(hidden: HiddenLayer | None) -> dict | None:
+    if hidden is None:
+        return None
+    return {"mean": [round(v, 7) for v in hidden.mean], "scale": [round(v, 7) for v in hidden.scale],
+            "weights": [[round(v, 7) for v in row] for row in hidden.weights],
+            "bias": [round(v, 7) for v in hidden.bias], "out": [round(v, 7) for v in hidden.out]}
 
 
 if __name__ == "__main__":
