@@ -2,7 +2,7 @@
 
 Candidates come from several sources (the buffer's drafts, the workspace index, the n-gram
 proposer, the denoiser's own fill); none of their native scores compare with the others'.
-A linear score over a few features of each candidate (the denoiser's score with the suffix
+A score over features of each candidate (the denoiser's score with the suffix
 in view, the n-gram score, how well the n-gram says it leads into the code after the hole,
 how long a context the drafts matched, agreement between sources,
 syntax of the filled statement, identifiers the file never mentions) enters a softmax over
@@ -202,7 +202,7 @@ class HiddenLayer:
     def scores(self, x: np.ndarray) -> np.ndarray:
         """Each row's contribution, x being (C, F) raw feature vectors."""
         mean, scale, weights, bias, out = self.arrays
-        return np.tanh((x - mean) / scale @ weights.T + bias) @ out
+        return np.tanh(((x - mean) / scale) @ weights.T + bias) @ out
 
     @cached_property
     def arrays(self) -> tuple[np.ndarray, ...]:
