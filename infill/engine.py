@@ -268,18 +268,22 @@ class InfillEngine:
                           self.canvas_plan(plan, slots))
         ids, attention = batch_canvases([cv.ids], d.ids.pad)
         allowed = self.healing.allowed(cv.healed) if cv.healed else None
-        sampler = line_sampler(req)
+        # The denoiser writes one line, greedily, however many candidates were asked for: the
+        # ranker was fitted on such pools, and sampled lines would change every candidate's
+        # share (a pool-relative probability) and push the greedy line out. The other sources
+        # give the alternatives. With drafts off the model is the only source: it samples n.
+        rows = max(1, req.n) if req.draft_policy == "off" else 1
+        sampler = line_sampler(req, rows)
         # The scoring pass needs no candidate: in the scoring process it runs while the drafts
         # and the n-gram are proposed here, and the hole is read for describing (even with
         # drafts off, that reading costs about as much as the pass).
         scoring = None
-        n = max(1, req.n)
         if self.scorer is not None:
             # The denoiser's own line is wanted whatever the pass says: the loop follows the
             # pass there at once, while the drafts are proposed here.
             wanted = request_of(d.forbidden, ids, attention, cv.slot_positions, allowed,
                                 sampler.refresh_every)
-            scoring = self.scorer.submit(wanted, self.scoring_patience_s, (n, sampler, stop))
+            scoring = self.scorer.submit(wanted, self.scoring_patience_s, (rows, sampler, stop))
         try:
             self.propose_drafts(req, pool, newline, end, stop)
             if stop is not None and stop.expired():
@@ -299,7 +303,7 @@ class InfillEngine:
                 # cancelled in the helper (finally) or never run here.
                 return pool, SampleResult(slots=[], logprob=[], steps=1, committed=0, ms=0.0)
             try:
-                result = self.own_lines(ids, attention, cv.slot_positions, sampler, stop, allowed, warm, n)
+                result = self.own_lines(ids, attention, cv.slot_positions, sampler, stop, allowed, warm, rows)
             except Cancelled:
                 if stop is None or stop.cancelled():
                     raise
@@ -634,16 +638,16 @@ class InfillEngine:
         return fill
 
 
-def candidate_sampler(req: FillRequest) -> SamplerConfig:
-    """The request's sampler; several candidates from a greedy one would all be the same fill."""
-    if req.n > 1 and req.sampler.temperature == 0:
+def candidate_sampler(req: FillRequest, rows: int | None = None) -> SamplerConfig:
+    """The request's sampler for `rows` fills (its n by default); several from a greedy one would be alike."""
+    if (req.n if rows is None else rows) > 1 and req.sampler.temperature == 0:
         return replace(req.sampler, temperature=0.7, top_p=0.95)
     return req.sampler
 
 
-def line_sampler(req: FillRequest) -> SamplerConfig:
-    """The sampler for a single-line hole's own line: the request's, at most line_max_steps passes."""
-    sampler = candidate_sampler(req)
+def line_sampler(req: FillRequest, rows: int = 1) -> SamplerConfig:
+    """The sampler for a single-line hole's own `rows` lines: at most line_max_steps passes."""
+    sampler = candidate_sampler(req, rows)
     return replace(sampler, max_steps=min(sampler.max_steps, sampler.line_max_steps))
 
 

@@ -169,3 +169,17 @@ def test_block_hole_takes_a_copied_body_as_a_new_line_before_the_code_below(engi
     assert res.kind == HoleKind.LINE  # the body's first line
     assert res.best == "        return low\n"  # with its newline: the code below stays on its line
     assert res.candidates[0].source == "draft"
+
+
+
+def test_the_best_line_and_its_confidence_do_not_depend_on_how_many_candidates_are_asked(engine):
+    # An editor's invoked request asks for several candidates, a typed one for one: both
+    # must rank the same best line at the same (calibrated) confidence.
+    text = "def parse(line):\n    key, _, value = line.partition('=')\n    "
+    req = FillRequest(text=text + "\n", start=len(text), language="python", n=1)
+    one = engine.fill(req)
+    assert one.steps > 1  # unsure of its drafts: the denoiser's own line was written
+    several = engine.fill(replace(req, n=4))
+    assert 1 < len(several.candidates) <= 4
+    best = several.candidates[0]
+    assert (best.text, best.confidence, best.shown) == (one.best, one.candidates[0].confidence, one.shown)
