@@ -94,23 +94,26 @@ def run_bench(
     sampler: SamplerConfig,
     draft_policy: str = "prefer",
     progress: Callable[[int, int], None] | None = None,
+    candidates: int = 1,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """(summary, rows) of both passes over a benchmark's tasks."""
-    _, model = evaluate_tasks(engine, tasks, sampler, progress=progress, draft_policy="off")
+    """(summary, rows) of both passes over a benchmark's tasks, each request asking for `candidates`."""
+    _, model = evaluate_tasks(engine, tasks, sampler, progress=progress, draft_policy="off",
+                              candidates=candidates)
     extra = RepoDrafts(workspace) if workspace else None
     _, default = evaluate_tasks(engine, tasks, sampler, progress=progress,
-                                draft_policy=draft_policy, extra_drafts=extra)
+                                draft_policy=draft_policy, extra_drafts=extra, candidates=candidates)
     rows = [outcome_row(t, m, e) for t, m, e in zip(tasks, model, default, strict=True)]
-    return bench_summary(name, rows, draft_policy, len(workspace)), rows
+    return bench_summary(name, rows, draft_policy, len(workspace), candidates), rows
 
 
 def bench_summary(name: str, rows: list[dict[str, Any]], draft_policy: str = "prefer",
-                  workspace_files: int = 0) -> dict[str, Any]:
+                  workspace_files: int = 0, candidates: int = 1) -> dict[str, Any]:
     """The printed summary of `diffill eval --bench` (from its rows)."""
     return {
         "bench": name,
         "tasks": len(rows),
-        "engine": {"drafts": draft_policy, "workspace_files": workspace_files, "trigger": TRIGGER.value},
+        "engine": {"drafts": draft_policy, "workspace_files": workspace_files, "trigger": TRIGGER.value,
+                   "candidates": candidates},
         "by_kind": by_kind(rows),
         "latency_ms": percentiles([r["ms"] for r in rows]),
         "model_latency_ms": percentiles([r["model_ms"] for r in rows]),

@@ -156,6 +156,9 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     ev.add_argument("--skip-similar", type=float, metavar="SHARE",
                     help="with --workspace: leave out files sharing more than SHARE of the task "
                          "file's long lines (near-copies)")
+    ev.add_argument("--candidates", type=int, default=1, choices=range(1, 9), metavar="N",
+                    help="candidates each request asks for, 1-8 (an editor's invoked request: its "
+                         "`candidates` setting, 3 by default); the best is scored")
     ev.add_argument("--out", type=Path, help="write one line per task")
     ev.add_argument("--exec", action="store_true", help="run tests in a sandbox for pass@1")
     add_model_options(ev)
@@ -385,7 +388,7 @@ def run_eval_bench(args: argparse.Namespace) -> int:
         print(f"diffill: {exc}", file=sys.stderr)
         return EXIT_MODEL
     summary, rows = run_bench(engine, args.bench, tasks, workspace, sampler_from(args), args.drafts,
-                              eval_progress)
+                              eval_progress, args.candidates)
     if args.out:
         with args.out.open("w") as fh:
             fh.writelines(json.dumps(r) + "\n" for r in rows)
@@ -420,7 +423,7 @@ def run_eval(args: argparse.Namespace) -> int:
     summary, outcomes = evaluate_tasks(engine, tasks, sampler_from(args), args.exec,
                                        progress=eval_progress, draft_policy=args.drafts, extra_drafts=extra,
                                        kind=None if args.kind == "auto" else HoleKind(args.kind),
-                                       min_confidence=args.min_confidence)
+                                       min_confidence=args.min_confidence, candidates=args.candidates)
     if args.out:
         with args.out.open("w") as fh:
             for o in outcomes:

@@ -31,7 +31,7 @@ from .sampler import SamplerConfig
 from .syntax import HoleKind, introduces_errors
 
 EXEC_TIMEOUT_S = 3.0
-# Each task is an editor's invoked inline request with one candidate (`"candidates": 1`):
+# Each task is an editor's invoked inline request, with one candidate unless asked for more:
 # for a line hole the same request a typed one makes; a block task (an explicit block
 # request) may take several canvases. Eval has no deadline: it measures the full fill.
 TRIGGER = Trigger.INVOKED
@@ -135,6 +135,7 @@ def evaluate_tasks(
     extra_drafts: Callable[[dict[str, str]], tuple[str, ...]] | None = None,
     kind: HoleKind | None = None,
     min_confidence: float | None = None,
+    candidates: int = 1,
 ) -> tuple[dict[str, object], list[TaskOutcome]]:
     """Fill every task through the engine; return the summary and per-task outcomes.
 
@@ -142,9 +143,10 @@ def evaluate_tasks(
     extra_drafts: drafts from outside the task's text (e.g. `repo_drafts.RepoDrafts`).
     kind: the hole kind to fill (None: BLOCK for tasks of kind "block", else planned from
     the syntax, as for a cursor in an editor).
+    candidates: how many the request asks for (an editor's invoked default is 3); the best is scored.
     """
-    settings = FillSettings(candidates=1, draft_policy=draft_policy, sampler=sampler or SamplerConfig(),
-                            min_confidence=min_confidence)
+    settings = FillSettings(candidates=candidates, draft_policy=draft_policy,
+                            sampler=sampler or SamplerConfig(), min_confidence=min_confidence)
     sandbox = sandbox_prefix() if execute else []
     outcomes: list[TaskOutcome] = []
     for i, task in enumerate(tasks):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from diffill.infill.bench_eval import bench_summary, by_kind
 from diffill.lsp.cli import main
 
@@ -59,3 +61,21 @@ def test_eval_bench_smoke_with_the_shipped_model(tmp_path: Path, capsys):
 def test_eval_needs_a_file_or_a_bench(capsys):
     assert main(["eval"]) == 2
     assert "--bench" in capsys.readouterr().err
+
+
+def test_an_invoked_request_for_several_candidates_scores_as_one(tmp_path: Path, capsys):
+    # An editor's invoked request asks for 3 candidates by default: its best line, its
+    # confidence and whether it is shown are what the one-candidate benchmark measured.
+    rows = {}
+    for n in (1, 3):
+        out = tmp_path / f"rows{n}.jsonl"
+        args = ["eval", "--bench", "smoke", "--limit", "6", "--candidates", str(n), "--out", str(out)]
+        assert main(args) == 0
+        summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+        assert summary["engine"]["candidates"] == n
+        rows[n] = [json.loads(line) for line in out.read_text().splitlines()]
+    keys = ("task_id", "completion", "confidence", "shown", "exact")
+    assert [[r[k] for k in keys] for r in rows[3]] == [[r[k] for k in keys] for r in rows[1]]
+    with pytest.raises(SystemExit) as exit_info:  # argparse: a usage error
+        main(["eval", "--bench", "smoke", "--candidates", "9"])
+    assert exit_info.value.code == 2 and "--candidates" in capsys.readouterr().err
