@@ -165,7 +165,7 @@ class InfillEngine:
         line_start = req.text.rfind("\n", 0, req.start) + 1
         at_line_start = not req.text[line_start : req.start].strip()
         candidates: list[Candidate] = []
-        seen: set[str] = set()
+        seen: dict[str, Candidate] = {}
         # Validation parses the region around the hole, once without a fill and once per
         # candidate; the whole of a large file would cost tens of milliseconds each.
         lo, hi = syntax_window(req.text, req.start, end)
@@ -181,13 +181,17 @@ class InfillEngine:
                     raw += "\n"
                 fill = self.clean(raw, plan, after, at_line_start, req.text, req.start,
                                   old=req.text[req.start : end] if plan.kind is HoleKind.RANGE else None)
-                if fill is None or fill in seen or (req.forbidden and req.forbidden in fill):
+                if fill is None or (req.forbidden and req.forbidden in fill):
                     continue
-                seen.add(fill)
+                if fill in seen:
+                    if source == "draft":  # a draft wrote it too: "model" means the model alone, as for lines
+                        seen[fill].source = "draft"
+                    continue
                 filled = req.text[lo : req.start] + fill + req.text[end:hi]
                 errors_after = error_count(filled, req.language) if errors_before is not None else None
                 ok = errors_before is None or errors_after is None or errors_after <= errors_before
-                candidates.append(Candidate(fill, lp, ok, source))
+                seen[fill] = Candidate(fill, lp, ok, source)
+                candidates.append(seen[fill])
 
         # Block holes take drafts too: a copied line often is the whole body (`return -1`
         # after `if x > y:`), and this model's own blocks rarely match.
@@ -271,9 +275,11 @@ class InfillEngine:
         # The denoiser writes one line, greedily, however many candidates were asked for: the
         # ranker was fitted on such pools, and sampled lines would change every candidate's
         # share (a pool-relative probability) and push the greedy line out. The other sources
-        # give the alternatives. With drafts off the model is the only source: it samples n.
+        # give the alternatives. With drafts off the model is the only source: its greedy line
+        # and n - 1 sampled ones (the greedy one runs alone: a batch changes its step cache).
         rows = max(1, req.n) if req.draft_policy == "off" else 1
-        sampler = line_sampler(req, rows)
+        sampled = rows - 1 if keeps_greedy(req, rows) else 0
+        sampler = line_sampler(req, rows - sampled)
         # The scoring pass needs no candidate: in the scoring process it runs while the drafts
         # and the n-gram are proposed here, and the hole is read for describing (even with
         # drafts off, that reading costs about as much as the pass).
@@ -283,7 +289,7 @@ class InfillEngine:
             # pass there at once, while the drafts are proposed here.
             wanted = request_of(d.forbidden, ids, attention, cv.slot_positions, allowed,
                                 sampler.refresh_every)
-            scoring = self.scorer.submit(wanted, self.scoring_patience_s, (rows, sampler, stop))
+            scoring = self.scorer.submit(wanted, self.scoring_patience_s, (rows - sampled, sampler, stop))
         try:
             self.propose_drafts(req, pool, newline, end, stop)
             if stop is not None and stop.expired():
@@ -303,7 +309,12 @@ class InfillEngine:
                 # cancelled in the helper (finally) or never run here.
                 return pool, SampleResult(slots=[], logprob=[], steps=1, committed=0, ms=0.0)
             try:
-                result = self.own_lines(ids, attention, cv.slot_positions, sampler, stop, allowed, warm, rows)
+                result = self.own_lines(ids, attention, cv.slot_positions, sampler, stop, allowed, warm,
+                                        rows - sampled)
+                if sampled:
+                    result = joined(result, denoise(d, np.repeat(ids, sampled, axis=0),
+                                                    np.repeat(attention, sampled, axis=0), cv.slot_positions,
+                                                    line_sampler(req, rows), stop, allowed))
             except Cancelled:
                 if stop is None or stop.cancelled():
                     raise
@@ -472,7 +483,7 @@ class InfillEngine:
         """
         d = self.denoiser
         n = max(1, req.n)
-        sampler = candidate_sampler(req)
+        sampler, greedy_first = candidate_sampler(req), keeps_greedy(req, n)
         texts = [""] * n
         logprobs = [0.0] * n
         done = [False] * n
@@ -505,10 +516,19 @@ class InfillEngine:
                 block_sampler = replace(
                     block_sampler, remask_below=max(block_sampler.remask_below, VERIFY_REMASK_BELOW),
                     max_remasks=block_sampler.max_remasks * ids.shape[0])
-            result = denoise(d, ids, attention, positions, block_sampler, stop, allowed)
+            if greedy_first and rows[0] == 0 and len(rows) > 1:
+                # Row 0 and the drafts being verified stay greedy, as with one candidate; they
+                # run apart from the sampled rows (in one batch their step caches would differ).
+                greedy = replace(block_sampler, temperature=req.sampler.temperature, top_p=req.sampler.top_p)
+                kept = [0, *range(len(rows), ids.shape[0])]
+                result, first_steps = split_denoise(d, ids, attention, positions, kept, greedy, block_sampler,
+                                                    stop, allowed)
+                slot_passes += first_steps + (result.steps - first_steps) * (len(rows) - 1)
+            else:
+                result = denoise(d, ids, attention, positions, block_sampler, stop, allowed)
+                slot_passes += result.steps * len(rows)
             steps += result.steps
             committed += result.committed
-            slot_passes += result.steps * len(rows)
             hurried = hurried or result.hurried
             if block == 0 and req.draft_policy == "score" and not plan.multiline and not hurried:
                 if stop is not None and stop.cancelled():
@@ -643,6 +663,43 @@ def candidate_sampler(req: FillRequest, rows: int | None = None) -> SamplerConfi
     if (req.n if rows is None else rows) > 1 and req.sampler.temperature == 0:
         return replace(req.sampler, temperature=0.7, top_p=0.95)
     return req.sampler
+
+
+def keeps_greedy(req: FillRequest, rows: int) -> bool:
+    """Whether the first of `rows` fills stays greedy while the others sample: the request is greedy.
+
+    Asking for more candidates must not lose the fill one candidate gets.
+    """
+    return rows > 1 and req.sampler.temperature == 0
+
+
+def split_denoise(d: Denoiser, ids: Tokens, attention: Tokens, positions: list[int], kept: list[int],
+                  greedy: SamplerConfig, sampled: SamplerConfig, stop: StopSignal | None,
+                  allowed: Bools | None) -> tuple[SampleResult, int]:
+    """Rows `kept` denoised under `greedy`, the others under `sampled`; ids filled in place.
+
+    Returns the rows' result in their order, and the passes the greedy rows took.
+    """
+    others = [i for i in range(ids.shape[0]) if i not in kept]
+    parts = []
+    for rows, cfg in ((kept, greedy), (others, sampled)):
+        sub = ids[rows]  # a copy: written back below
+        parts.append(denoise(d, sub, attention[rows], positions, cfg, stop, allowed))
+        ids[rows] = sub
+    first, rest = parts
+    by_row = dict(zip(kept + others, zip(first.slots + rest.slots, first.logprob + rest.logprob, strict=True),
+                      strict=True))
+    merged = joined(first, rest)
+    merged.slots = [by_row[i][0] for i in range(ids.shape[0])]
+    merged.logprob = [by_row[i][1] for i in range(ids.shape[0])]
+    return merged, first.steps
+
+
+def joined(first: SampleResult, rest: SampleResult) -> SampleResult:
+    """Two loops' rows as one result (their passes and time added up)."""
+    return SampleResult(slots=first.slots + rest.slots, logprob=first.logprob + rest.logprob,
+                        steps=first.steps + rest.steps, committed=first.committed + rest.committed,
+                        ms=first.ms + rest.ms, hurried=first.hurried or rest.hurried)
 
 
 def line_sampler(req: FillRequest, rows: int = 1) -> SamplerConfig:

@@ -127,6 +127,18 @@ def test_drafts_off_uses_only_the_model(engine):
     assert all(c.source == "model" for c in res.candidates)
 
 
+def test_asking_the_model_alone_for_several_candidates_keeps_its_greedy_one(engine):
+    # Several candidates sample; the one a single-candidate request gets stays among them,
+    # for a line hole and for a block.
+    for kind in (HoleKind.LINE, HoleKind.BLOCK):
+        fills = []
+        for n in (1, 3):
+            req = FillRequest(text=CLASS + "\n", start=len(CLASS), language="python", draft_policy="off", n=n,
+                              kind=kind, max_blocks=1)
+            fills.append([c.text for c in engine.fill(req).candidates])
+        assert fills[0] and fills[0][0] in fills[1]
+
+
 def test_pseudo_likelihood_scores_every_slot_once(denoiser):
     text = "x = 1\ny = 2\n"
     cv = build_canvas(denoiser.tokenizer, denoiser.ids, text, 6, 11, CanvasPlan(6, 64))
