@@ -183,7 +183,6 @@ def test_block_hole_takes_a_copied_body_as_a_new_line_before_the_code_below(engi
     assert res.candidates[0].source == "draft"
 
 
-
 def test_the_best_line_and_its_confidence_do_not_depend_on_how_many_candidates_are_asked(engine):
     # An editor's invoked request asks for several candidates, a typed one for one: both
     # must rank the same best line at the same (calibrated) confidence.
