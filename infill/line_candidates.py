@@ -21,6 +21,7 @@ from diffill.model.denoiser import Bools, Denoiser, Floats, Tokens
 
 from . import postprocess
 from .class_scope import assigned_attribute, class_attributes, foreign_attributes, recent_attributes
+from .following_lines import breaks_following_lines
 from .idle_statements import idle_statement
 from .module_members import BufferImports, ModuleMembers
 from .py_scopes import Function, fresh_uses, names_in_scope, unbound_names, unused_bindings
@@ -256,6 +257,7 @@ class Pool:
                 feats.calls_itself = calls_itself(line.split("\n")[0], hole.starts_function)
                 feats.operates_on_itself = operates_on_itself(hole.line_head, fill)
                 feats.idle = judged is not None and idle_statement(judged)
+                feats.breaks_below = judged is not None and judged.ok and breaks_following_lines(judged)
                 feats.stores_unread = stores_unread(line.split("\n")[0], hole.mentions)
                 ends_line = "\n" not in fill and not hole.rest.strip()
                 feats.cuts_off = ends_line and cuts_off(line, hole.next_indent)

@@ -77,6 +77,7 @@ class Features:
     idle: bool = False  # a statement computing a value it throws away (idle_statements)
     stores_unread: bool = False  # assigns a local its function never reads (redundant_lines)
     cuts_off: bool = False  # `return` with code after it in its block (redundant_lines)
+    breaks_below: bool = False  # parse errors in the lines after it, a bare `try:` (following_lines)
     # A `def` line over a body: names the body reads that its parameters lack, and
     # parameters the body never reads (signature_fit)
     signature_missing: int = 0
@@ -157,13 +158,15 @@ class Features:
         stores is read (a local its function never mentions elsewhere, where the function goes
         on: none of 986 development and 81 held-out such candidates was right); no code
         after it in its block is cut off (`return x` over more statements: none of 874
-        development and 54 held-out such candidates was right).
+        development and 54 held-out such candidates was right); the code after it still
+        parses (infill.following_lines: none of 2,502 development and 158 held-out right
+        answers breaks it, against 1,143 of 28,492 development candidates that parse).
         """
         return (self.syntax_ok and not self.foreign_attributes and not self.unbound_names
                 and not self.redefines and not self.assigns_itself
                 and not self.foreign_module_attributes and not self.calls_itself
                 and not self.operates_on_itself and not self.idle and not self.stores_unread
-                and not self.cuts_off)
+                and not self.cuts_off and not self.breaks_below)
 
 
 FEATURE_NAMES = (

@@ -176,3 +176,10 @@ def test_the_pool_never_admits_a_jump_that_cuts_off_the_code_after_it(denoiser):
     jump, call = described(denoiser, loop, "continue", "print(x * 2)")
     assert jump.cuts_off and not jump.admissible()
     assert not call.cuts_off and call.admissible()
+
+
+def test_the_pool_never_admits_a_line_that_breaks_the_code_below_it(denoiser):
+    body = "def run(self):\n    |\n        self.start()\n    self.stop()\n"
+    bare_try, guard = described(denoiser, body, "try:", "if self.ready:")
+    assert bare_try.syntax_ok and bare_try.breaks_below and not bare_try.admissible()
+    assert not guard.breaks_below and guard.admissible()
