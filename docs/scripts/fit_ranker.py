@@ -15,6 +15,10 @@ after them on the line
 go to infill/ranker.json.
 
     python docs/scripts/fit_ranker.py [--features FILE] [--precision 0.6 --coverage 0.4]
+    python docs/scripts/fit_ranker.py --shipped [--bench repos] --features FILE
+
+`--shipped` fits nothing: it reports the installed ranker on the pools by kind, and how often
+each flag that keeps a candidate from being shown was right.
 
 The features file is written on the first run and reused (about 12 minutes for the 4,950
 holes on an AVX-512 machine, more on slower ones: every hole runs the denoising loop for the
@@ -254,7 +258,7 @@ def top1(tasks: list[dict], w: np.ndarray, b: float, pointwise: bool = False) ->
 
 
 def top1_of(tasks: list[dict], ranker: Ranker, pointwise: bool = False) -> list[tuple[float, bool]]:
-    """(confidence, exact) of each task's best candidate; (0, False) for an empty pool."""
+    """(confidence, exact) of each task's best candidate as the engine shows it; (0, False): no pool."""
     out = []
     fields = set(Features.__dataclass_fields__)
     for t in tasks:
@@ -265,7 +269,8 @@ def top1_of(tasks: list[dict], ranker: Ranker, pointwise: bool = False) -> list[
         p = np.array([ranker.probability(f) for f in feats] if pointwise else ranker.probabilities(feats))
         ok = np.array([f.admissible() for f in feats])
         i = int(np.argmax(p + 2.0 * ok))  # as the engine ranks: admissible first, then p
-        out.append((float(p[i]), bool(t["cands"][i]["label"])))
+        # The engine never shows an inadmissible best (a pool of only those): confidence 0.
+        out.append((float(p[i]) if ok[i] else 0.0, bool(t["cands"][i]["label"])))
     return out
 
 
@@ -313,6 +318,26 @@ def scope_kinds(tasks: list[dict]) -> dict[str, str]:
     return {kind: f"{right} of {proposed}" for kind, (right, proposed) in sorted(counts.items())}
 
 
+# Features.admissible's flags, each true when a candidate may never be shown.
+NEVER_SHOWN_FLAGS = ("foreign_attributes", "unbound_names", "redefines", "assigns_itself",
+                     "foreign_module_attributes", "calls_itself", "operates_on_itself", "idle",
+                     "stores_unread", "cuts_off", "breaks_below")
+
+
+def never_shown_counts(tasks: list[dict]) -> dict[str, str]:
+    """For each flag that keeps a parsing candidate from being shown: how often it was right.
+
+    "R of N" (of the N candidates whose statement parses and that carry the flag, R were
+    right); a flag that keeps right answers out costs what R says.
+    """
+    parsing = [c for t in tasks for c in t["cands"] if c.get("syntax_ok", True)]
+    out = {"right_answers_that_parse": str(sum(bool(c["label"]) for c in parsing))}
+    for flag in NEVER_SHOWN_FLAGS:
+        flagged = [c for c in parsing if c.get(flag)]
+        out[flag] = f"{sum(bool(c['label']) for c in flagged)} of {len(flagged)}"
+    return out
+
+
 def shipped_report(tasks: list[dict]) -> dict[str, dict[str, float]]:
     """Top-1 figures by kind of the installed ranker (no leave-one-out: it was fitted already)."""
     ranker = default_ranker()
@@ -342,12 +367,18 @@ def main() -> None:
     ap.add_argument("--units", type=int, default=HIDDEN_UNITS,
                     help="hidden units beside the linear score; 0: the linear conditional logit")
     ap.add_argument("--kinds", default="", help="with a new features file: collect only these kinds (a,b)")
+    ap.add_argument("--bench", choices=("dev", "repos"), default="dev",
+                    help="with a new features file: the benchmark to collect (repos, the held-out one, "
+                         "only to report with --shipped: never fit on it)")
     args = ap.parse_args()
     if not args.features.is_file():
-        collect(args.features, kinds=tuple(k for k in args.kinds.split(",") if k))
+        collect(args.features, args.bench, kinds=tuple(k for k in args.kinds.split(",") if k))
+    if args.bench != "dev" and not args.shipped:
+        raise SystemExit("only the development benchmark is fitted on; use --shipped to report the others")
     tasks = load(args.features)
     if args.shipped:
-        print(json.dumps(shipped_report(tasks), indent=1))
+        print(json.dumps({"by_kind": shipped_report(tasks), "never_shown_right": never_shown_counts(tasks)},
+                         indent=1))
         return
     # The L2 strength is the one whose leave-one-repository-out top-1 exact match is best
     # (ties go to the stronger); that figure is what a new repository would see.
@@ -378,6 +409,7 @@ def main() -> None:
                       "leave_one_repo_out_exact_by_l2": {str(k): round(sum(e for _, e in v) / len(tasks), 4)
                                                          for k, v in by_l2.items()},
                       "scope_drafts_right": scope_kinds(tasks),
+                      "never_shown_right": never_shown_counts(tasks),
                       "weights": dict(zip(FEATURE_NAMES, np.round(ranker.weights, 3).tolist(), strict=True))},
                      indent=1))
     args.out.write_text(json.dumps({

@@ -73,3 +73,16 @@ def test_the_hidden_layer_learns_what_a_linear_score_cannot(fit_ranker):
     assert linear <= 0.5 < 0.95 <= hidden
     # Seeded: the same pools give the same ranker.
     assert fit_ranker.fit_hidden(tasks, 1e-3, units=8) == ranker
+
+
+def test_the_fit_reports_a_pool_of_inadmissible_candidates_as_never_shown(fit_ranker):
+    broken = Features(denoiser=-0.5, copy=True, draft_rank=0, sources=3, breaks_below=True)
+    task = {"task_id": "r/t", "kind": "whole_line",
+            "cands": [{"text": "try:", "label": False, **asdict(broken)}]}
+    # The engine ranks it first (nothing else) and never shows it: confidence 0.
+    assert fit_ranker.top1_of([task], default_ranker()) == [(0.0, False)]
+    fine = {**task, "cands": [{**task["cands"][0], "breaks_below": False}]}
+    (confidence, _), = fit_ranker.top1_of([fine], default_ranker())
+    assert confidence > 0.0
+    counts = fit_ranker.never_shown_counts([task, fine])
+    assert counts["breaks_below"] == "0 of 1" and counts["right_answers_that_parse"] == "0"
