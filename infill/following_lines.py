@@ -36,7 +36,7 @@ def breaks_following_lines(filled: FilledStatement) -> bool:
     line_lo = source.rfind(b"\n", 0, filled.fill_lo) + 1
     line_end = source.find(b"\n", filled.fill_hi)
     line = source[line_lo : len(source) if line_end < 0 else line_end]
-    depth = len(line) - len(line.lstrip(b" \t"))
+    depth = indent_of(line)
     reach, back = line_back_at_depth(source, filled.fill_hi, depth)
     if errors_in(filled.tree.root_node, filled.fill_hi, reach):
         return True

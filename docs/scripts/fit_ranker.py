@@ -35,7 +35,15 @@ from pathlib import Path
 import numpy as np
 
 from diffill.infill.bench_cut import SINGLE_LINE_KINDS
-from diffill.infill.ranking import FEATURE_NAMES, Features, HiddenLayer, Ranker, best_lead_in, default_ranker
+from diffill.infill.ranking import (
+    FEATURE_NAMES,
+    NEVER_SHOWN_FLAGS,
+    Features,
+    HiddenLayer,
+    Ranker,
+    best_lead_in,
+    default_ranker,
+)
 
 
 def load(path: Path) -> list[dict]:
@@ -316,12 +324,6 @@ def scope_kinds(tasks: list[dict]) -> dict[str, str]:
                 pair[0] += bool(c["label"])
                 pair[1] += 1
     return {kind: f"{right} of {proposed}" for kind, (right, proposed) in sorted(counts.items())}
-
-
-# Features.admissible's flags, each true when a candidate may never be shown.
-NEVER_SHOWN_FLAGS = ("foreign_attributes", "unbound_names", "redefines", "assigns_itself",
-                     "foreign_module_attributes", "calls_itself", "operates_on_itself", "idle",
-                     "stores_unread", "cuts_off", "breaks_below")
 
 
 def never_shown_counts(tasks: list[dict]) -> dict[str, str]:
