@@ -27,6 +27,7 @@ from .api import Cancelled, Candidate, FillRequest, FillResult, SamplerConfig, S
 from .canvas import CanvasPlan, HealingIndex, aligned_batch, batch_canvases, build_canvas
 from .class_scope import renamed_attributes
 from .drafts.analogy import analogous_lines
+from .drafts.bindings import binding_drafts
 from .drafts.buffer import buffer_draft_matches, buffer_drafts
 from .drafts.copy_floor import copy_continuation
 from .drafts.corpus_index import BackgroundIndex
@@ -456,6 +457,10 @@ class InfillEngine:
             rank = kinds[kind] = kinds.get(kind, -1) + 1
             if (f := offer(draft)) is not None:
                 f.scope, f.scope_rank = kind, min(f.scope_rank, rank)
+        # Lines binding what the code below needs but nothing binds (`for item in items:`).
+        for rank, draft in enumerate(binding_drafts(req.text, start, end, pool.hole.needed, scope)):
+            if (f := offer(draft)) is not None and not f.scope:
+                f.scope, f.scope_rank = "binds", rank
 
     def cache_key(self, req: FillRequest, plan: HolePlan, slots: int, end: int) -> str:
         # The canvas only sees a window of the text, but hashing the window would mean

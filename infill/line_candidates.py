@@ -24,6 +24,7 @@ from .class_scope import assigned_attribute, class_attributes, foreign_attribute
 from .following_lines import breaks_following_lines
 from .idle_statements import idle_statement
 from .module_members import BufferImports, ModuleMembers
+from .needed_names import names_needed_below, needed_bound
 from .py_scopes import Function, fresh_uses, names_in_scope, unbound_names, unused_bindings
 from .ranking import IDENTIFIER, Features, known_identifiers, unknown_identifiers
 from .redundant_lines import (
@@ -111,6 +112,13 @@ class Hole:
         return names_in_scope(self.text, self.start, self.end) if self.language == "python" else None
 
     @cached_property
+    def needed(self) -> tuple[str, ...]:
+        """Names the rest of its function reads that only the hole's line can bind (Python; else none)."""
+        if self.language != "python":
+            return ()
+        return names_needed_below(self.text, self.start, self.end, self.names_in_scope)
+
+    @cached_property
     def unused(self) -> frozenset[str]:
         """Names the enclosing function binds and never uses yet (Python; else empty)."""
         return unused_bindings(self.text, self.start, self.end) if self.language == "python" else frozenset()
@@ -161,7 +169,7 @@ class Hole:
     def prepare(self) -> None:
         """Read what describing any candidate needs (a scoring pass elsewhere has time for it)."""
         _ = self.known, self.statements, self.names_in_scope, self.unused, self.imports, self.starts_function
-        _ = self.mentions, self.next_indent
+        _ = self.mentions, self.next_indent, self.needed
 
     @property
     def line_head(self) -> str:
@@ -259,6 +267,7 @@ class Pool:
                 feats.idle = judged is not None and idle_statement(judged)
                 feats.breaks_below = judged is not None and judged.ok and breaks_following_lines(judged)
                 feats.stores_unread = stores_unread(line.split("\n")[0], hole.mentions)
+                feats.needed_met, feats.needed_unmet = needed_bound(line.split("\n")[0], hole.needed)
                 ends_line = "\n" not in fill and not hole.rest.strip()
                 feats.cuts_off = ends_line and cuts_off(line, hole.next_indent)
                 if "def" in line and "\n" not in fill and hole.body is not None:

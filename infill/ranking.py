@@ -64,7 +64,7 @@ class Features:
     attribute_rank: int = 9  # 0 = the class attribute named last, after `self.` (drafts/names.py)
     echoes_neighbour: bool = False  # a call the line before or after already makes (line_candidates)
     tokens: int = 0  # length in denoiser tokens
-    scope: str = ""  # the kind of line the names in scope imply (drafts/scope.py), if one
+    scope: str = ""  # the kind of line the names in scope imply (drafts/scope.py, drafts/bindings.py), if one
     scope_rank: int = 9  # 0 = the first line its scope kind proposed; 9 = not a scope draft
     unbound_names: int = 0  # names it uses that nothing in its scope binds (py_scopes.py)
     fresh_names: int = 0  # names it reads that its function binds but nothing uses yet
@@ -83,6 +83,10 @@ class Features:
     signature_missing: int = 0
     signature_unread: int = 0
     parameters: bool = False  # the parameter list the body below reads (drafts/names.py)
+    # Names the rest of its function reads that nothing else binds: how many its line binds,
+    # and how many it leaves unbound (needed_names)
+    needed_met: int = 0
+    needed_unmet: int = 0
     analogy: bool = False  # proposed by the analogy drafts (drafts/analogy.py)
     analogy_matched: int = 0  # tokens of same-shaped context before it that its analogy matched
     analogy_after: int = 0  # and tokens after it, against the hole's suffix
@@ -140,6 +144,9 @@ class Features:
             min(self.signature_missing, 2) / 2,
             min(self.signature_unread, 2) / 2,
             float(self.parameters),
+            min(self.needed_met, 2) / 2,
+            min(self.needed_unmet, 2) / 2,
+            float(self.scope == "binds"),
         ]
 
     def admissible(self) -> bool:
@@ -179,6 +186,7 @@ FEATURE_NAMES = (
     "fresh_missed", "line_start", "scope_try", "lead_in_gap", "analogy", "analogy_match",
     "analogy_after", "name", "name_rank", "line_rest", "renamed", "attribute", "attribute_rank",
     "echoes_neighbour", "signature_missing", "signature_unread", "parameters",
+    "needed_met", "needed_unmet", "scope_binds",
 )
 
 

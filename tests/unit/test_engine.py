@@ -261,3 +261,15 @@ def test_inside_a_name_being_typed_the_shape_drafts_go_on_with_it(engine):
     assert init["f.email = email"].scope == "init"
     assert not any(fill.startswith("sel") for fill in init)  # what was typed is not typed again
     assert pool_at("print(te")["xt)"].name_rank == 0
+
+
+def test_a_loop_the_code_below_needs_joins_the_pool_and_binds_its_names(engine):
+    text = ("def shout(words):\n    \n        print(word.upper())\n    return len(words)\n")
+    start = text.index("    \n") + 4
+    req = FillRequest(text=text, start=start, language="python")
+    plan = engine.plan(req)
+    items = engine.line_pool(req, plan, engine.budget(req, plan), start, None)[0].items
+    loop = items["for word in words:"]
+    assert loop.scope == "binds" and (loop.needed_met, loop.needed_unmet) == (1, 0)
+    # Every other candidate is told what it leaves unbound.
+    assert all(f.needed_met + f.needed_unmet == 1 for f in items.values() if f.syntax_ok)
