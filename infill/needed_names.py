@@ -60,7 +60,8 @@ def names_needed_below(text: str, start: int, end: int, scope: frozenset[str] | 
         # The scope read those stores as bindings too: read it again with them as reads
         # (blanking keeps offsets, and the rest begins the line after the hole's).
         from_ = text.find("\n", end) + 1
-        scope = names_in_scope(text[:from_] + stores + text[from_ + len(rest) :], start, end) or scope
+        rescoped = names_in_scope(text[:from_] + stores + text[from_ + len(rest) :], start, end)
+        scope = scope if rescoped is None else rescoped
     free = set(reads) - names_bound_by(stores) - scope - BUILTIN_WORDS - MODULE_DUNDERS - IMPLICIT
     return tuple(dict.fromkeys(name for name in reads if name in free))
 
