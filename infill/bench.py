@@ -23,11 +23,13 @@ from .bench_fetch import CACHE, DEV_MANIFEST, fetch, is_cut_file, load_manifest,
 
 BENCHES = ("repos", "smoke", "dev")
 OUT_DIR = Path("data/bench")
-# Tasks per repository and kind: single-line holes dominate, as in an editor; about 390 in
+# Tasks per repository and kind: single-line holes dominate, as in an editor; about 450 in
 # all over six repositories, so one engine configuration runs in minutes on two cores.
-COUNTS = {"whole_line": 20, "rest_of_line": 18, "block": 7, "in_brackets": 10, "mid_word": 10}
+COUNTS = {"whole_line": 20, "rest_of_line": 18, "block": 7, "in_brackets": 10, "mid_word": 10,
+          "after_dot": 10}
 # The ranker is for one-line holes; blocks are never shown.
-DEV_COUNTS = {"whole_line": 30, "rest_of_line": 30, "block": 0, "in_brackets": 15, "mid_word": 15}
+DEV_COUNTS = {"whole_line": 30, "rest_of_line": 30, "block": 0, "in_brackets": 15, "mid_word": 15,
+              "after_dot": 15}
 
 
 def repo_benchmark(cache: Path = CACHE, counts: dict[str, int] | None = None, manifest: Path | None = None,

@@ -12,6 +12,10 @@ Kinds (`KINDS`):
   characters), one or more of its characters typed; the middle is the rest of that line. An
   editor asks for ghost text at every keystroke, so most requests come from inside the word
   being typed (`self.em|`, `re|` at a line's start).
+- `after_dot`: the cursor right after a member dot, at the start of the name that follows
+  (`self.|`, `os.|path.join(...)`; not a relative import's `from .|`); the middle is the rest
+  of that line. Editors ask at every
+  `.` typed, and which member comes next is where a completer guesses most.
 - `block`: 2-4 whole lines of complete statements inside a function body, the cursor after
   the indentation of the first; the middle runs to the end of the last line.
 
@@ -34,8 +38,8 @@ import tokenize
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-KINDS = ("whole_line", "rest_of_line", "block", "in_brackets", "mid_word")
-# The kinds of issue 12's single-line targets; in_brackets and mid_word are reported on their own.
+KINDS = ("whole_line", "rest_of_line", "block", "in_brackets", "mid_word", "after_dot")
+# The kinds of issue 12's single-line targets; the others are reported on their own.
 SINGLE_LINE_KINDS = ("whole_line", "rest_of_line")
 OPENING, CLOSING = "([", ")]"
 MIN_WORD = 3  # characters of a name a mid_word cursor may sit inside
@@ -194,6 +198,11 @@ def candidates(repo: str, path: str, text: str, kind: str, rng: random.Random) -
                 continue
             opening, end = rng.choice(pairs)
             col = opening + 1
+        elif kind == "after_dot":
+            members = [c for c in info[row].starts if c > col + 1 and is_member_dot(line, c - 1)]
+            if not members:
+                continue
+            col = rng.choice(members)
         elif kind == "mid_word":
             words = [(a, b) for a, b in info[row].names if b - a >= MIN_WORD]
             if not words:
@@ -203,6 +212,17 @@ def candidates(repo: str, path: str, text: str, kind: str, rng: random.Random) -
         out.append(task(repo, path, text, offsets[row - 1] + col, offsets[row - 1] + end,
                         row, col, kind))
     return out
+
+
+def is_member_dot(line: str, at: int) -> bool:
+    """Whether line[at] is a dot a member's name follows.
+
+    After a name, a call, a subscript or a string; not a relative import's `from .`, an
+    ellipsis or a number's point.
+    """
+    before, after = line[at - 1], line[at + 1 : at + 2]
+    return (line[at] == "." and (after == "_" or after.isalpha())
+            and (before == "_" or before.isalnum() or before in ")]}'\""))
 
 
 def bracket_pairs(line: str, starts: list[int]) -> list[tuple[int, int]]:

@@ -46,6 +46,9 @@ from .syntax import StatementChecker, brackets_balanced
 NEARBY_LINES = 12  # non-blank lines on each side that a candidate should not merely repeat
 ECHO_CHARS = 8  # a call at least this long standing in a neighbouring line is an echo of it
 WORD_BEFORE_CURSOR = re.compile(IDENTIFIER.pattern + "$")  # the name the line head ends with
+# A member dot right before the cursor: after a name, a call, a subscript or a string
+# (`"".join`), not an ellipsis or a number's point.
+MEMBER_DOT = re.compile(r"(?:(?<!\w)[A-Za-z_]\w*|[)\]}'\"])\.$")
 
 
 @dataclass
@@ -80,6 +83,11 @@ class Hole:
     def code_after(self) -> bool:
         """Whether code follows the hole on its line (a bracket the editor closed, `f.write(|)`)."""
         return not self.at_line_start and bool(self.rest.strip())
+
+    @cached_property
+    def after_dot(self) -> bool:
+        """Whether the cursor stands right after a member dot (`obj.|`): which member comes is a guess."""
+        return bool(MEMBER_DOT.search(self.line_head))
 
     @cached_property
     def word(self) -> str:
@@ -280,6 +288,7 @@ class Pool:
             # whole-line holes (right less often) need more to be shown.
             feats.line_start = hole.at_line_start
             feats.line_rest = hole.code_after
+            feats.after_dot = hole.after_dot
             # A line already standing a few lines away is rarely wanted again (a copied
             # `self.size = size` as a getter's body), but `else:` or `pass` may be: learned.
             feats.repeats_nearby = line.split("\n")[0].strip() in hole.nearby

@@ -92,6 +92,7 @@ class Features:
     analogy_after: int = 0  # and tokens after it, against the hole's suffix
     name_rank: int = 9  # 0 = the name in scope mentioned last (drafts/names.py); 9 = not a name draft
     line_rest: bool = False  # code follows the hole on its line (a bracket the editor closed)
+    after_dot: bool = False  # the hole starts right after a member dot (`obj.|`; line_candidates)
     # n-gram log-prob of the first tokens after it (NgramProposer.lead_in); None: not scored
     lead_in: float | None = None
 
@@ -147,6 +148,7 @@ class Features:
             min(self.needed_met, 2) / 2,
             min(self.needed_unmet, 2) / 2,
             float(self.scope == "binds"),
+            float(self.after_dot),
         ]
 
     def admissible(self) -> bool:
@@ -186,7 +188,7 @@ FEATURE_NAMES = (
     "fresh_missed", "line_start", "scope_try", "lead_in_gap", "analogy", "analogy_match",
     "analogy_after", "name", "name_rank", "line_rest", "renamed", "attribute", "attribute_rank",
     "echoes_neighbour", "signature_missing", "signature_unread", "parameters",
-    "needed_met", "needed_unmet", "scope_binds",
+    "needed_met", "needed_unmet", "scope_binds", "after_dot",
 )
 
 

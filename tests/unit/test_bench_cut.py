@@ -93,13 +93,14 @@ def test_blocks_are_two_to_four_lines_of_whole_statements_in_a_function(tasks):
 
 def test_cutting_is_deterministic_and_bounded(files):
     cut = [(p, t) for p, t in files if is_cut_file(REPO, p)]
-    counts = {"whole_line": 3, "rest_of_line": 2, "block": 1, "in_brackets": 4, "mid_word": 5}
+    counts = {"whole_line": 3, "rest_of_line": 2, "block": 1, "in_brackets": 4, "mid_word": 5, "after_dot": 2}
     first = cut_tasks("shop", cut, counts)
     assert first == cut_tasks("shop", list(reversed(cut)), counts)
-    assert [sum(t["kind"] == k for t in first) for k in KINDS] == [3, 2, 1, 4, 5]
+    assert [sum(t["kind"] == k for t in first) for k in KINDS] == [3, 2, 1, 4, 5, 2]
     # A kind added later leaves the others' holes as they were (each kind draws with its own seed).
-    without = cut_tasks("shop", cut, {**counts, "mid_word": 0})
-    assert without == [t for t in first if t["kind"] != "mid_word"]
+    for later in ("mid_word", "after_dot"):
+        without = cut_tasks("shop", cut, {**counts, later: 0})
+        assert without == [t for t in first if t["kind"] != later]
 
 
 def test_bracket_holes_hold_what_an_editor_closed_bracket_holds(tasks):
@@ -131,6 +132,22 @@ def test_mid_word_holes_sit_inside_a_name_and_run_to_the_end_of_its_line(tasks):
         # Strictly inside one name of three or more characters, as while typing it.
         assert any(tok.start[1] < col < tok.end[1] and len(tok.string) >= 3 for tok in names)
         assert "\n" not in t["canonical_solution"] and t["suffix"].startswith("\n")
+
+
+def test_after_dot_holes_start_at_the_name_after_a_member_dot(tasks):
+    members = [t for t in tasks if t["kind"] == "after_dot"]
+    assert len(members) >= 5
+    for t in members:
+        head = last_line(t["prompt"])
+        assert head.endswith(".")
+        assert re.match(r"[A-Za-z_]\w*", t["canonical_solution"])  # the member's name, then the line
+        assert "\n" not in t["canonical_solution"] and t["suffix"].startswith("\n")
+        text = t["prompt"] + t["canonical_solution"] + t["suffix"]
+        row, col = t["prompt"].count("\n") + 1, len(head)
+        # A real attribute access: tokenize sees the dot as an operator, never inside a string.
+        dots = [tok for tok in tokenize.generate_tokens(io.StringIO(text).readline)
+                if tok.type == tokenize.OP and tok.string == "." and tok.start == (row, col - 1)]
+        assert dots
 
 
 def test_workspace_drafts_never_come_from_the_tasks_own_file(files, tasks):

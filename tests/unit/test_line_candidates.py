@@ -108,6 +108,23 @@ def test_a_hole_at_the_start_of_its_line_is_marked_for_the_ranker(denoiser):
     assert ranker.probability(replace(b, line_start=True)) < ranker.probability(b)
 
 
+def test_a_hole_right_after_a_member_dot_is_marked_for_the_ranker(denoiser):
+    from diffill.infill.line_candidates import Pool
+
+    assert hole("x = self.|\n").after_dot and hole("x = os.path.|\n").after_dot
+    assert hole('s = "".|\n').after_dot and hole("y = f(a)[0].|\n").after_dot
+    for elsewhere in ("from .|\n", "x = 1.|\n", "x = ...|\n", "x = self|\n", "    |\n"):
+        assert not hole(elsewhere).after_dot, elsewhere
+    pool = Pool(hole("def f(items):\n    items.|\n"), lambda raw: raw)
+    member = pool.offer("sort()")
+    assert member is not None
+    pool.describe(denoiser, None, "")
+    assert member.after_dot
+    # Which member comes next is a guess: the shipped ranker is less sure of the same features there.
+    ranker = default_ranker()
+    assert ranker.probability(replace(member, after_dot=False)) > ranker.probability(member)
+
+
 def test_lead_in_counts_only_as_the_gap_to_the_best_rival():
     ranker = default_ranker()
     assert ranker.weights[FEATURE_NAMES.index("lead_in_gap")] > 0  # the fitted ranker trusts a better lead-in
